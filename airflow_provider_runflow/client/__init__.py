@@ -1,0 +1,81 @@
+"""Runflow batch API client: httpx, pydantic models, typed errors, one retry policy. Imports no Airflow."""
+
+from airflow_provider_runflow.client.async_client import AsyncRunflowClient
+from airflow_provider_runflow.client.calls import ItemsQuery
+from airflow_provider_runflow.client.config import DEFAULT_BASE_URL, ClientConfig
+from airflow_provider_runflow.client.errors import (
+    InputProblem,
+    RunflowAPIError,
+    RunflowAuthenticationError,
+    RunflowBadRequestError,
+    RunflowConflictError,
+    RunflowError,
+    RunflowInputError,
+    RunflowInsufficientCreditError,
+    RunflowNotFoundError,
+    RunflowPermissionError,
+    RunflowRateLimitError,
+    RunflowResponseError,
+    RunflowServerError,
+    RunflowTimeoutError,
+    RunflowTransportError,
+    RunflowValidationError,
+)
+from airflow_provider_runflow.client.models import (
+    Batch,
+    BatchItemHandle,
+    BatchItemRow,
+    BatchItemsPage,
+    CallbackAttempt,
+    CallbackDelivery,
+    CallbackPayload,
+    CreateBatchRequest,
+    ErrorResponse,
+    Run,
+)
+from airflow_provider_runflow.client.retry import RetryPolicy
+from airflow_provider_runflow.client.status import Status, is_success, is_terminal, normalize_status
+from airflow_provider_runflow.client.sync_client import RunflowClient
+from airflow_provider_runflow.client.validation import build_batch_request, parse_model_ref, validate_inputs
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "AsyncRunflowClient",
+    "Batch",
+    "BatchItemHandle",
+    "BatchItemRow",
+    "BatchItemsPage",
+    "CallbackAttempt",
+    "CallbackDelivery",
+    "CallbackPayload",
+    "ClientConfig",
+    "CreateBatchRequest",
+    "ErrorResponse",
+    "InputProblem",
+    "ItemsQuery",
+    "RetryPolicy",
+    "Run",
+    "RunflowAPIError",
+    "RunflowAuthenticationError",
+    "RunflowBadRequestError",
+    "RunflowClient",
+    "RunflowConflictError",
+    "RunflowError",
+    "RunflowInputError",
+    "RunflowInsufficientCreditError",
+    "RunflowNotFoundError",
+    "RunflowPermissionError",
+    "RunflowRateLimitError",
+    "RunflowResponseError",
+    "RunflowServerError",
+    "RunflowTimeoutError",
+    "RunflowTransportError",
+    "RunflowValidationError",
+    "Status",
+    "build_batch_request",
+    "is_success",
+    "is_terminal",
+    "normalize_status",
+    "parse_model_ref",
+    "validate_inputs",
+]

@@ -1,0 +1,93 @@
+"""The one retry policy of the Runflow client, shared by the sync and async clients.
+
+Runflow advises backing off on 429 and 5xx and not retrying other 4xx. A
+request the server may have acted on is only resent when that is harmless
+(a GET, or a POST carrying an Idempotency-Key), so nothing is billed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, stop_any, stop_before_delay
+from tenacity.wait import wait_exponential_jitter
+
+from airflow_provider_runflow.client.calls import ApiCall
+from airflow_provider_runflow.client.errors import (
+    RunflowAPIError,
+    RunflowRateLimitError,
+    RunflowResponseError,
+    RunflowServerError,
+    RunflowTransportError,
+)
+
+log = logging.getLogger(__name__)
+
+
+def is_retryable(error: BaseException, call: ApiCall[Any]) -> bool:
+    """Whether ``error`` from ``call`` is transient and resending ``call`` is safe."""
+    if isinstance(error, RunflowRateLimitError):
+        return True  # rejected before processing: safe even without an Idempotency-Key
+    if isinstance(error, RunflowTransportError) and not error.request_sent:
+        return True
+    if isinstance(error, (RunflowServerError, RunflowTransportError, RunflowResponseError)):
+        return call.replayable
+    return False
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry transient failures.
+
+    :param max_attempts: attempts in all, the first included (1 disables retries).
+    :param max_elapsed: seconds after the first attempt past which no new attempt starts.
+    :param initial_backoff: first exponential backoff, in seconds (doubled each attempt, plus jitter).
+    :param max_backoff: cap of one exponential backoff, in seconds.
+    :param jitter: up to this many random seconds added to each backoff.
+    :param max_retry_after: cap on a server-requested ``Retry-After`` wait, in seconds.
+    """
+
+    max_attempts: int = 5
+    max_elapsed: float = 120.0
+    initial_backoff: float = 0.5
+    max_backoff: float = 30.0
+    jitter: float = 1.0
+    max_retry_after: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
+
+    def wait_seconds(self, state: RetryCallState) -> float:
+        """Honour the server's Retry-After when given, else back off exponentially with jitter."""
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RunflowAPIError) and error.retry_after is not None:
+            return min(error.retry_after, self.max_retry_after)
+        backoff = wait_exponential_jitter(self.initial_backoff, self.max_backoff, 2, self.jitter)
+        return float(backoff(state))
+
+    def tenacity_kwargs(self, call: ApiCall[Any]) -> dict[str, Any]:
+        """Arguments for ``tenacity.Retrying`` or ``AsyncRetrying`` that retry ``call`` by this policy."""
+
+        def log_retry(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            log.warning(
+                "Runflow %s %s failed (%s); attempt %d of %d, retrying in %.1f s",
+                call.method,
+                call.path,
+                error,
+                state.attempt_number,
+                self.max_attempts,
+                wait,
+            )
+
+        return {
+            "retry": retry_if_exception(lambda error: is_retryable(error, call)),
+            "stop": stop_any(stop_after_attempt(self.max_attempts), stop_before_delay(self.max_elapsed)),
+            "wait": self.wait_seconds,
+            "before_sleep": log_retry,
+            "reraise": True,
+        }

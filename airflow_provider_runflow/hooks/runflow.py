@@ -1,0 +1,129 @@
+"""RunflowHook: turns an Airflow connection into Runflow clients."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+
+from airflow_provider_runflow.client import (
+    AsyncRunflowClient,
+    ClientConfig,
+    RetryPolicy,
+    RunflowAPIError,
+    RunflowClient,
+    RunflowError,
+    RunflowNotFoundError,
+)
+
+EXTRA_FIELDS = ("organization_id", "timeout", "max_retries", "dashboard_url")
+
+
+def _extra(extra: Mapping[str, Any], name: str) -> Any:
+    """An extra field, also under the ``extra__runflow__`` prefix older connection forms used."""
+    value = extra.get(name, extra.get(f"extra__runflow__{name}"))
+    return None if value in ("", None) else value
+
+
+def base_url_of(host: str | None, port: int | None, schema: str | None) -> str | None:
+    """The API base URL from a connection: a full URL in ``host``, or a host with optional port and scheme.
+
+    The URI form cannot carry a scheme in the host, so ``runflow://:KEY@127.0.0.1:8000/http``
+    (``schema`` = ``http``) means ``http://127.0.0.1:8000``; a bare host means https.
+    """
+    if not host:
+        return None
+    host = host.strip().rstrip("/")
+    if "://" not in host:
+        host = f"{(schema or 'https').strip().lower()}://{host}"
+    if port and host.count(":") < 2:
+        host = f"{host}:{port}"
+    return host
+
+
+def config_from_connection(
+    conn_id: str, host: str | None, port: int | None, schema: str | None, password: str | None, extra: Mapping[str, Any]
+) -> ClientConfig:
+    """Client settings from a connection's fields; the API key is the connection's password."""
+    if not password:
+        raise ValueError(f"Connection {conn_id!r} has no API key: set it in the connection's password field")
+    timeout, max_retries = _extra(extra, "timeout"), _extra(extra, "max_retries")
+    retry = RetryPolicy() if max_retries is None else RetryPolicy(max_attempts=int(max_retries) + 1)
+    return ClientConfig(
+        api_key=password,
+        base_url=base_url_of(host, port, schema) or "",
+        organization_id=_extra(extra, "organization_id"),
+        timeout=30.0 if timeout is None else float(timeout),
+        retry=retry,
+    )
+
+
+class RunflowHook(BaseHook):
+    """Interact with Runflow's batch API through a ``runflow`` connection.
+
+    The connection holds the API base URL in ``host`` (default ``https://api.runflow.io``)
+    and the API key in ``password``; its extras may set ``organization_id``,
+    ``timeout`` (seconds), ``max_retries`` and ``dashboard_url`` (for extra links).
+
+    :param runflow_conn_id: the Airflow connection to use.
+    """
+
+    conn_name_attr = "runflow_conn_id"
+    default_conn_name = "runflow_default"
+    conn_type = "runflow"
+    hook_name = "Runflow"
+
+    def __init__(self, runflow_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.runflow_conn_id = runflow_conn_id
+
+    @cached_property
+    def client_config(self) -> ClientConfig:
+        """Settings from the connection, looked up synchronously (not for event loops)."""
+        conn = self.get_connection(self.runflow_conn_id)
+        if conn.password:
+            mask_secret(conn.password)
+        return config_from_connection(
+            self.runflow_conn_id, conn.host, conn.port, conn.schema, conn.password, conn.extra_dejson
+        )
+
+    async def aclient_config(self) -> ClientConfig:
+        """Settings from the connection, looked up without blocking the event loop."""
+        conn = await get_async_connection(self.runflow_conn_id, hook=self)
+        extra = await get_async_extra_dejson(conn)
+        if conn.password:
+            mask_secret(conn.password)
+        return config_from_connection(self.runflow_conn_id, conn.host, conn.port, conn.schema, conn.password, extra)
+
+    def get_conn(self) -> RunflowClient:
+        """A new sync client; close it (or use it as a context manager) when done."""
+        return RunflowClient(self.client_config)
+
+    async def aget_client(self) -> AsyncRunflowClient:
+        """A new async client; ``aclose`` it when done. Triggers share clients instead (see ``triggers``)."""
+        return AsyncRunflowClient(await self.aclient_config())
+
+    @property
+    def dashboard_url(self) -> str | None:
+        """Base URL of the Runflow dashboard for extra links, from the connection's extras."""
+        url = _extra(self.get_connection(self.runflow_conn_id).extra_dejson, "dashboard_url")
+        return None if url is None else str(url)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check that Runflow accepts the key, with a read that cannot create or bill anything."""
+        try:
+            config = self.client_config
+            with RunflowClient(config) as client:
+                client.get_batch(str(uuid.UUID(int=0)))
+        except RunflowNotFoundError:
+            return True, f"Connected to Runflow at {config.base_url}: the API key was accepted."
+        except RunflowAPIError as err:
+            hint = {401: "the API key was rejected", 403: f"the API key lacks permission ({err.code})"}
+            return False, f"Runflow refused the connection: {hint.get(err.status, err)}."
+        except (RunflowError, ValueError) as err:
+            return False, f"Could not reach Runflow: {err}"
+        return True, f"Connected to Runflow at {config.base_url}: the API key was accepted."
