@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Developer entry point: sets up its own virtualenv, then runs the demo, tests, linters or benchmarks.
+
+Needs only python3 on a fresh machine:
+
+    python3 scripts/dev.py demo                      # the main job, end to end
+    python3 scripts/dev.py test [pytest args]        # the test suite
+    python3 scripts/dev.py test --airflow 3.2.2      # the suite on another Airflow
+    python3 scripts/dev.py lint                      # ruff and mypy
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_AIRFLOW = "3.3.2"
+OLDEST_AIRFLOW = "3.2.2"
+
+
+def _venv_dir(airflow: str) -> Path:
+    return ROOT / (".venv" if airflow == DEFAULT_AIRFLOW else f".venv-airflow-{airflow}")
+
+
+def ensure_env(airflow: str) -> Path:
+    """Create (or reuse) the virtualenv for ``airflow`` with the provider installed in editable mode."""
+    env = _venv_dir(airflow)
+    python = env / "bin" / "python"
+    stamp = env / ".installed"
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + airflow.encode()).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted and python.exists():
+        return env
+    if not python.exists():
+        print(f"Creating {env.name} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(env)
+    run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "uv"])
+    print(f"Installing apache-airflow=={airflow} and the provider ...", flush=True)
+    run(
+        [str(python), "-m", "uv", "pip", "install", "-q", "--python", str(python),
+         "-e", f"{ROOT}[test]", f"apache-airflow=={airflow}"]
+    )  # fmt: skip
+    stamp.write_text(wanted)
+    return env
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> None:
+    code = subprocess.call(cmd, cwd=ROOT, env=env)
+    if code:
+        sys.exit(code)
+
+
+def airflow_env(env_dir: Path, airflow: str) -> dict[str, str]:
+    """Environment for Airflow commands: a private AIRFLOW_HOME per Airflow version, no example DAGs."""
+    home = ROOT / ".airflow-home" / airflow
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "VIRTUAL_ENV": str(env_dir),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["demo", "test", "lint", "setup"])
+    parser.add_argument("--airflow", default=DEFAULT_AIRFLOW, help="apache-airflow version to run on")
+    args, rest = parser.parse_known_args()
+    env_dir = ensure_env(args.airflow)
+    bin_dir = env_dir / "bin"
+    env = airflow_env(env_dir, args.airflow)
+    if args.command == "lint":
+        run([str(bin_dir / "ruff"), "check", "."], env)
+        run([str(bin_dir / "ruff"), "format", "--check", "."], env)
+        run([str(bin_dir / "mypy")], env)
+    elif args.command == "test":
+        run([str(bin_dir / "python"), "-m", "pytest", *rest], env)
+    elif args.command == "demo":
+        run([str(bin_dir / "python"), str(ROOT / "scripts" / "demo.py"), *rest], env)
+
+
+if __name__ == "__main__":
+    main()
