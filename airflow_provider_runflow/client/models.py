@@ -8,7 +8,7 @@ break on either. Status codes are normalised (``canceled`` → ``cancelled``).
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
@@ -20,7 +20,29 @@ MAX_BATCH_ITEMS = 100
 MAX_CLIENT_REF_LENGTH = 255
 MAX_CALLBACK_URL_LENGTH = 2048
 
-StatusCode = Annotated[str | None, BeforeValidator(normalize_status)]
+
+def _status_code(value: Any) -> Any:
+    """Normalise a status string; anything else is left for pydantic to reject as a typed error."""
+    return normalize_status(value) if isinstance(value, str) else value
+
+
+def _cost(value: Any) -> Decimal | None:
+    """A cost as a Decimal, or None when Runflow sends something that is not a number.
+
+    Cost is informational: a placeholder such as the API reference's ``"<string>"``
+    must not make a whole batch unreadable.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        cost = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return cost if cost.is_finite() else None
+
+
+StatusCode = Annotated[str | None, BeforeValidator(_status_code)]
+Cost = Annotated[Decimal | None, BeforeValidator(_cost)]
 JsonObject = dict[str, Any]
 
 
@@ -57,7 +79,7 @@ class Batch(RunflowModel):
     input: list[JsonObject] | None = None
     resolved_template_id: str | None = None
     dispatch_provider_link_id: str | None = None
-    cost: Decimal | None = None
+    cost: Cost = None
     output: JsonObject | None = None
     metadata: JsonObject | None = None
     callback_url: str | None = None
@@ -86,7 +108,7 @@ class Run(RunflowModel):
     input: JsonObject | None = None
     output: JsonObject | None = None
     duration_ms: int | None = None
-    cost: Decimal | None = None
+    cost: Cost = None
     batch_id: str | None = None
     client_ref: str | None = None
     request_id: str | None = None
@@ -111,7 +133,7 @@ class BatchItemRow(RunflowModel):
     client_ref: str | None = None
     status_code: StatusCode = None
     input: JsonObject | None = None
-    cost: Decimal | None = None
+    cost: Cost = None
     output: JsonObject | None = None
     error: JsonObject | None = None
     started_at: datetime | None = None

@@ -23,8 +23,8 @@ from airflow_provider_runflow.client.models import (
 
 def parse_model_ref(model: str) -> tuple[str, str]:
     """Split ``"owner/slug"`` into its parts; the slug may itself contain ``/``."""
-    owner, _, slug = (model or "").strip().partition("/")
-    if not isinstance(model, str) or not owner or not slug or "" in slug.split("/"):
+    owner, _, slug = model.strip().partition("/") if isinstance(model, str) else ("", "", "")
+    if not owner or not slug or "" in slug.split("/"):
         raise RunflowInputError([InputProblem(None, "model", f"expected 'owner/slug', got {model!r}")])
     return owner, slug
 
