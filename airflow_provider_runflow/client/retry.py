@@ -8,11 +8,11 @@ request the server may have acted on is only resent when that is harmless
 from __future__ import annotations
 
 import logging
+import random
 from dataclasses import dataclass
 from typing import Any
 
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, stop_any, stop_before_delay
-from tenacity.wait import wait_exponential_jitter
 
 from airflow_provider_runflow.client.calls import ApiCall
 from airflow_provider_runflow.client.errors import (
@@ -65,8 +65,10 @@ class RetryPolicy:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, RunflowAPIError) and error.retry_after is not None:
             return min(error.retry_after, self.max_retry_after)
-        backoff = wait_exponential_jitter(self.initial_backoff, self.max_backoff, 2, self.jitter)
-        return float(backoff(state))
+        # Computed here rather than with tenacity's wait_exponential_jitter, whose
+        # arguments changed name across the tenacity versions we support.
+        backoff = self.initial_backoff * 2.0 ** (state.attempt_number - 1)
+        return min(backoff, self.max_backoff) + random.uniform(0, self.jitter)
 
     def tenacity_kwargs(self, call: ApiCall[Any]) -> dict[str, Any]:
         """Arguments for ``tenacity.Retrying`` or ``AsyncRetrying`` that retry ``call`` by this policy."""
