@@ -23,7 +23,13 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
+        "operators": [
+            {"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.operators.batch"]}
+        ],
+        "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.sensors.batch"]}],
         "hooks": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.hooks.runflow"]}],
+        "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.triggers.batch"]}],
+        "extra-links": ["airflow_provider_runflow.links.batch.RunflowBatchLink"],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_runflow.hooks.runflow.RunflowHook",

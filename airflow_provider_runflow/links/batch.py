@@ -1,0 +1,34 @@
+"""The "Runflow batch" extra link on tasks that created or waited for Runflow batches."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import BaseOperator, TaskInstanceKey
+
+XCOM_BATCH_URL = "runflow_batch_url"
+_HUMAN_LINK_KEYS = ("dashboard", "html", "web", "app", "ui")
+
+
+def batch_url(batch_id: str, links: dict[str, Any] | None, dashboard_url: str | None) -> str | None:
+    """Where a person can see ``batch_id``: the API's own link when it gives one, else the dashboard's."""
+    for key in _HUMAN_LINK_KEYS:
+        if isinstance(value := (links or {}).get(key), str) and value.startswith(("http://", "https://")):
+            return value
+    if dashboard_url:
+        return f"{dashboard_url.rstrip('/')}/batches/{batch_id}"
+    self_link = (links or {}).get("self")
+    return self_link if isinstance(self_link, str) else None
+
+
+class RunflowBatchLink(BaseOperatorLink):
+    """Link to the (first) Runflow batch of the task, recorded in XCom when it is known."""
+
+    name = "Runflow batch"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        url = XCom.get_value(key=XCOM_BATCH_URL, ti_key=ti_key)
+        return url if isinstance(url, str) else ""

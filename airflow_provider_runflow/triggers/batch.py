@@ -1,0 +1,113 @@
+"""RunflowBatchTrigger: waits on the triggerer for Runflow batches to finish, without a worker slot."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_runflow.batching.tracker import BatchTracker
+from airflow_provider_runflow.client import AsyncRunflowClient, RunflowError
+from airflow_provider_runflow.hooks.runflow import RunflowHook
+from airflow_provider_runflow.triggers.cancel import acancel_batches
+from airflow_provider_runflow.triggers.client_pool import shared_client
+
+
+class RunflowBatchTrigger(BaseTrigger):
+    """Poll Runflow batches until all are terminal, the deadline passes, or polling fails for good.
+
+    Yields exactly one event, ``{"status": "success" | "timeout" | "error", "message", "batches"}``.
+    Everything it needs is in :meth:`serialize` (never the API key, never the inputs), and the
+    deadline is wall-clock time, because the trigger may resume in another triggerer process.
+
+    :param batch_ids: the batches to wait for.
+    :param deadline: epoch seconds after which the wait ends with a ``timeout`` event.
+    :param runflow_conn_id: the Runflow connection.
+    :param poll_interval: seconds between polls of the batches still running.
+    :param max_poll_failures: transient poll failures in a row, after the client's retries, that end the wait.
+    :param poll_concurrency: how many batches of this trigger are polled at once.
+    :param cancel_on_kill: cancel the batches' unfinished runs when a user kills the task (service keys only).
+    """
+
+    def __init__(
+        self,
+        *,
+        batch_ids: list[str],
+        deadline: float,
+        runflow_conn_id: str = RunflowHook.default_conn_name,
+        poll_interval: float = 30.0,
+        max_poll_failures: int = 5,
+        poll_concurrency: int = 10,
+        cancel_on_kill: bool = False,
+    ) -> None:
+        super().__init__()
+        if not batch_ids:
+            raise ValueError("batch_ids must not be empty")
+        if poll_interval <= 0 or poll_concurrency < 1 or max_poll_failures < 1:
+            raise ValueError("poll_interval must be > 0, poll_concurrency and max_poll_failures >= 1")
+        self.batch_ids = list(batch_ids)
+        self.deadline = float(deadline)
+        self.runflow_conn_id = runflow_conn_id
+        self.poll_interval = float(poll_interval)
+        self.max_poll_failures = max_poll_failures
+        self.poll_concurrency = poll_concurrency
+        self.cancel_on_kill = cancel_on_kill
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "batch_ids": self.batch_ids,
+                "deadline": self.deadline,
+                "runflow_conn_id": self.runflow_conn_id,
+                "poll_interval": self.poll_interval,
+                "max_poll_failures": self.max_poll_failures,
+                "poll_concurrency": self.poll_concurrency,
+                "cancel_on_kill": self.cancel_on_kill,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        tracker = BatchTracker(self.batch_ids, self.deadline, self.max_poll_failures)
+        try:
+            config = await RunflowHook(self.runflow_conn_id).aclient_config()
+        except Exception as err:  # a missing or broken connection must end in an event, not a crash
+            yield TriggerEvent(
+                {"status": "error", "message": f"Connection {self.runflow_conn_id!r}: {err}", "batches": []}
+            )
+            return
+        async with shared_client(config) as client:
+            while True:
+                await self._poll(client, tracker)
+                now = time.time()
+                if line := tracker.progress(now):
+                    self.log.info(line)
+                if event := tracker.outcome(now):
+                    yield TriggerEvent(dict(event))
+                    return
+                await asyncio.sleep(max(0.0, min(self.poll_interval, self.deadline - now)))
+
+    async def _poll(self, client: AsyncRunflowClient, tracker: BatchTracker) -> None:
+        """Fetch every pending batch once, at most ``poll_concurrency`` at a time."""
+        gate = asyncio.Semaphore(self.poll_concurrency)
+
+        async def poll(batch_id: str) -> None:
+            async with gate:
+                try:
+                    tracker.observe(batch_id, await client.get_batch(batch_id))
+                except RunflowError as err:
+                    tracker.observe(batch_id, err)
+
+        await asyncio.gather(*(poll(batch_id) for batch_id in tracker.pending()))
+
+    async def on_kill(self) -> None:
+        """A user killed the deferred task (Airflow 3.3+; never on a triggerer restart)."""
+        if not self.cancel_on_kill:
+            self.log.info("Task killed; Runflow batches keep running (cancel_on_kill is off): %s", self.batch_ids)
+            return
+        config = await RunflowHook(self.runflow_conn_id).aclient_config()
+        async with shared_client(config) as client:
+            await acancel_batches(client, self.batch_ids, self.log)
