@@ -65,7 +65,7 @@ def loopback() -> Iterator[Callable[[list[Reply]], LoopbackServer]]:
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         servers.append(server)
         script.base_url = f"http://127.0.0.1:{server.server_address[1]}"
         return script
