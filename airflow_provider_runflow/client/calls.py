@@ -30,7 +30,7 @@ from airflow_provider_runflow.client.models import (
     CreateBatchRequest,
     ErrorResponse,
 )
-from airflow_provider_runflow.client.validation import parse_model_ref
+from airflow_provider_runflow.client.validation import build_batch_request, parse_model_ref
 
 T = TypeVar("T")
 
@@ -63,6 +63,8 @@ def _segment(value: str, what: str) -> str:
 def create_batch(model: str, request: CreateBatchRequest, idempotency_key: str | None) -> ApiCall[Batch]:
     """``POST /v1/models/{owner}/{slug}/batches``; only retried when ``idempotency_key`` is set."""
     owner, slug = parse_model_ref(model)
+    # Checked here too: a CreateBatchRequest built directly would have pydantic send NaN as null.
+    request = build_batch_request(request.input, request.metadata, request.callback_url)
     path = f"/v1/models/{quote(owner, safe='')}/{quote(slug, safe='/')}/batches"
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     body = request.model_dump(mode="json", exclude_none=True)

@@ -207,7 +207,7 @@ class ErrorResponse(RunflowModel):
 
 
 class CreateBatchRequest(BaseModel):
-    """Body of ``POST /v1/models/{owner}/{slug}/batches``; build it with :func:`validate_batch_request`."""
+    """Body of ``POST /v1/models/{owner}/{slug}/batches``; build it with :func:`build_batch_request`."""
 
     model_config = ConfigDict(extra="forbid")
 
