@@ -1,0 +1,61 @@
+"""Serve an :class:`EmulatorApp` with uvicorn on a socket bound before start-up (port 0 picks a free port)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Callable
+
+from airflow_provider_runflow.emulator.settings import EmulatorSettings
+
+READY_PREFIX = "Runflow emulator running at "
+"""First line printed once the socket listens; :class:`RunflowEmulator` reads the URL from it."""
+BACKLOG = 4096
+
+
+def connection_json(url: str, api_key: str) -> str:
+    """An Airflow connection, as JSON for ``AIRFLOW_CONN_<ID>``, pointing at the emulator."""
+    return json.dumps({"conn_type": "runflow", "host": url, "password": api_key})
+
+
+class _IgnoreDeliberateDrops(logging.Filter):
+    """Uvicorn logs an error for each response left incomplete; the drop faults do that on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing response" not in record.getMessage()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(BACKLOG)
+    return sock
+
+
+def serve(settings: EmulatorSettings, host: str, port: int, announce: Callable[[str], None]) -> None:
+    """Serve until SIGINT or SIGTERM; ``announce`` gets the base URL once the socket listens."""
+    import uvicorn  # deferred: importing the emulator package must stay cheap
+
+    from airflow_provider_runflow.emulator.app import EmulatorApp
+
+    sock = bind(host, port)
+    bound = sock.getsockname()[1]
+    url = f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
+    app = EmulatorApp(settings)
+    app.set_base_url(url)
+    config = uvicorn.Config(
+        app,
+        loop="auto",
+        http="auto",
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        backlog=BACKLOG,
+        timeout_graceful_shutdown=3,
+    )
+    logging.getLogger("uvicorn.error").addFilter(_IgnoreDeliberateDrops())
+    announce(url)
+    uvicorn.Server(config).run(sockets=[sock])
