@@ -93,10 +93,10 @@ class RunflowHook(BaseHook):
 
     async def aclient_config(self) -> ClientConfig:
         """Settings from the connection, looked up without blocking the event loop."""
+        # No mask_secret here: fetching the connection already masks its password, and the
+        # synchronous call to the supervisor can deadlock an event loop before Airflow 3.3.2.
         conn = await get_async_connection(self.runflow_conn_id, hook=self)
         extra = await get_async_extra_dejson(conn)
-        if conn.password:
-            mask_secret(conn.password)
         return config_from_connection(self.runflow_conn_id, conn.host, conn.port, conn.schema, conn.password, extra)
 
     def get_conn(self) -> RunflowClient:
