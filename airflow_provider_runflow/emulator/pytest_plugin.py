@@ -1,0 +1,37 @@
+"""Pytest fixtures for the Runflow emulator (registered through the ``pytest11`` entry point).
+
+Kept cheap to import, as every pytest run loads it: the emulator is imported inside the fixtures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from airflow_provider_runflow.emulator.process import RunflowEmulator
+
+
+@pytest.fixture(scope="session")
+def runflow_emulator_session() -> Iterator[RunflowEmulator]:
+    """One emulator process for the whole session (defaults: seed 0, items run 0.2 to 0.5 s)."""
+    from airflow_provider_runflow.emulator.process import RunflowEmulator
+
+    with RunflowEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def runflow_emulator(runflow_emulator_session: RunflowEmulator) -> RunflowEmulator:
+    """The session's emulator, with batches, counters and faults reset before the test."""
+    runflow_emulator_session.reset()
+    return runflow_emulator_session
+
+
+@pytest.fixture
+def runflow_connection(runflow_emulator: RunflowEmulator, monkeypatch: pytest.MonkeyPatch) -> RunflowEmulator:
+    """``AIRFLOW_CONN_RUNFLOW_DEFAULT`` pointing at the emulator; returns the emulator."""
+    monkeypatch.setenv("AIRFLOW_CONN_RUNFLOW_DEFAULT", runflow_emulator.connection_json())
+    return runflow_emulator
