@@ -107,7 +107,7 @@ class EmulatorApp:
     def _dispatch(self, router: Router, request: Request) -> Reply:
         matched = router.match(request.method, request.path)
         if matched is None:
-            return Reply(404, error_body("NOT_FOUND", f"no route for {request.method} {request.path}"))
+            return _unrouted(router, request)
         route, request.params = matched
         try:
             return route.handler(request)
@@ -116,6 +116,14 @@ class EmulatorApp:
         except Exception:
             log.exception("emulator handler of %s failed", route.template)
             return Reply(500, error_body("INTERNAL_ERROR", f"emulator bug in {route.template}"))
+
+
+def _unrouted(router: Router, request: Request) -> Reply:
+    allowed = router.allowed(request.path)
+    if allowed:
+        message = f"{request.method} is not allowed on {request.path}"
+        return Reply(405, error_body("METHOD_NOT_ALLOWED", message), [(b"allow", ", ".join(allowed).encode())])
+    return Reply(404, error_body("NOT_FOUND", f"no route for {request.method} {request.path}"))
 
 
 def _fault_reply(fault: Fault) -> Reply:

@@ -96,6 +96,11 @@ class Router:
         regex = re.sub(r"\{(\w+)\}", group, path)
         self.routes.append(Route(template, re.compile(f"^{method} {regex}$"), handler))
 
+    def allowed(self, path: str) -> list[str]:
+        """The methods some route accepts for ``path`` (for 405 answers)."""
+        methods = {route.template.split(" ", 1)[0] for route in self.routes}
+        return sorted(m for m in methods if self.match(m, path) is not None)
+
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         target = f"{method} {path}"
         for route in self.routes:

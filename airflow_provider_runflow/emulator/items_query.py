@@ -39,12 +39,13 @@ _CLAUSE = re.compile(r"^(?P<field>\w+)(?:\.(?P<op>[A-Za-z]+))?:(?P<value>'[^']*'
 Key = tuple[Any, int]
 _SORT_KEYS: dict[str, Callable[[Item, float], Any]] = {
     "sequence_index": lambda item, now: item.sequence_index,
-    "created_at": lambda item, now: 0,
+    "created_at": lambda item, now: 0.0,
     "started_at": lambda item, now: item.started_at(now) or -1.0,
     "completed_at": lambda item, now: item.completed_at(now) or -1.0,
     "status_code": lambda item, now: item.status(now),
     "client_ref": lambda item, now: item.client_ref or "",
 }
+_TEXT_SORT_KEYS = frozenset({"status_code", "client_ref"})
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def parse_listing(query: Mapping[str, str]) -> ItemsListing:
         descending=direction.lower() == "desc",
         fields=_parse_fields(query.get("fields")),
         embed_run="run" in embeds,
-        cursor=decode_cursor(query["pq"]) if query.get("pq") else None,
+        cursor=decode_cursor(query["pq"], sort_field) if query.get("pq") else None,
         from_prev=(query.get("from_prev") or "false").lower() in ("true", "1"),
     )
 
@@ -116,17 +117,19 @@ def _parse_filter(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(filters)
 
 
-def encode_cursor(key: Key) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+def encode_cursor(sort_field: str, key: Key) -> str:
+    return base64.urlsafe_b64encode(json.dumps([sort_field, *key]).encode()).decode().rstrip("=")
 
 
-def decode_cursor(token: str) -> Key:
+def decode_cursor(token: str, sort_field: str) -> Key:
+    """The key a ``pq`` token holds; 422 unless this API issued it for the same ``sort_by`` field."""
     try:
-        value, index = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        field, value, index = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (ValueError, TypeError, binascii.Error):
-        raise validation_error("pq is not a cursor this API issued", [{"field": "pq", "message": token}]) from None
-    if not isinstance(index, int):
-        raise validation_error("pq is not a cursor this API issued", [{"field": "pq", "message": token}])
+        field = value = index = None
+    kind = str if sort_field in _TEXT_SORT_KEYS else (int, float)
+    if field != sort_field or not isinstance(value, kind) or isinstance(value, bool) or type(index) is not int:
+        raise validation_error("pq is not a cursor of this query", [{"field": "pq", "message": token}])
     return value, index
 
 
@@ -173,6 +176,6 @@ def paginate(items: list[Item], listing: ItemsListing, now: float) -> Page:
     has_after = keyed[-1][0] != last
     return Page(
         [item for _, item in chosen],
-        encode_cursor(last) if has_after else None,
-        encode_cursor(first) if has_before else None,
+        encode_cursor(listing.sort_field, last) if has_after else None,
+        encode_cursor(listing.sort_field, first) if has_before else None,
     )
