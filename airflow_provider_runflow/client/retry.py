@@ -32,6 +32,8 @@ def is_retryable(error: BaseException, call: ApiCall[Any]) -> bool:
         return True  # rejected before processing: safe even without an Idempotency-Key
     if isinstance(error, RunflowTransportError) and not error.request_sent:
         return True
+    if isinstance(error, RunflowResponseError) and 300 <= error.status < 400:
+        return False  # a redirect is not followed, and asking again gets the same one
     if isinstance(error, (RunflowServerError, RunflowTransportError, RunflowResponseError)):
         return call.replayable
     return False

@@ -63,6 +63,7 @@ MALFORMED = RunflowResponseError("GET", "/v1/batches/b1", 200, "malformed JSON")
         (READ_ERROR, True, False, True),
         (READ_TIMEOUT, True, False, True),
         (MALFORMED, True, False, True),
+        (RunflowResponseError("GET", "/v1/batches/b1", 302, "unexpected status"), False, False, False),
         (CONNECT_ERROR, True, True, True),
         (CONNECT_TIMEOUT, True, True, True),
         (api_error(RunflowBadRequestError, 400), False, False, False),
@@ -247,3 +248,12 @@ async def test_the_last_error_is_raised_when_retries_run_out(runflow: Any, api: 
 
     with pytest.raises(RunflowAuthenticationError):
         await runflow().call("get_batch", "b1")
+
+
+async def test_a_redirect_is_not_retried(runflow: Any, api: Any) -> None:
+    route = api.get("/v1/batches/b1").respond(307, headers={"Location": "https://api.runflow.test/v2/batches/b1"})
+
+    with pytest.raises(RunflowResponseError, match="HTTP 307"):
+        await runflow().call("get_batch", "b1")
+
+    assert route.call_count == 1
