@@ -26,8 +26,13 @@ def texts(n: int, fail: set[int] = frozenset(), run_seconds: float = 0.05) -> li
     ]
 
 
+DAGS: dict[str, DAG] = {}
+
+
 def _dag(dag_id: str, **kwargs: Any) -> DAG:
-    return DAG(dag_id, schedule=None, start_date=START, catchup=False, tags=["runflow-tests"], **kwargs)
+    dag = DAG(dag_id, schedule=None, start_date=START, catchup=False, tags=["runflow-tests"], **kwargs)
+    DAGS[dag_id] = dag
+    return dag
 
 
 with _dag("rf_single"):

@@ -1,0 +1,58 @@
+"""Generate images for a list of prompts with Runflow, then handle each result in a mapped task.
+
+An upstream task builds the inputs; ``RunflowBatchOperator`` sends them in batches of up to
+100, waits on the triggerer, and returns one entry per input, in input order, which a
+mapped task consumes with ``.expand()``. Uses the ``runflow_default`` connection.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from airflow.sdk import dag, task
+
+from airflow_provider_runflow.operators.batch import RunflowBatchOperator
+
+
+@dag(
+    dag_id="example_runflow_batch",
+    schedule=None,
+    start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
+    catchup=False,
+    tags=["example", "runflow"],
+    params={"count": 120},
+)
+def example_runflow_batch() -> None:
+    @task
+    def build_prompts(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        count = int((params or {}).get("count", 120))
+        styles = ["watercolor", "pixel art", "charcoal", "isometric"]
+        return [
+            {"prompt": f"a lighthouse at dusk, {styles[i % len(styles)]}", "seed": i, "client_ref": f"lighthouse-{i}"}
+            for i in range(count)
+        ]
+
+    images = RunflowBatchOperator(
+        task_id="generate_images",
+        model="acme/image-gen",
+        inputs=build_prompts(),
+        metadata={"dag": "example_runflow_batch"},
+        poll_interval=5,
+    )
+
+    @task
+    def publish(entry: dict[str, Any]) -> str:
+        """One mapped task per generated image."""
+        return f"{entry['client_ref']}: {entry['output']['image_url']}"
+
+    @task
+    def report(published: list[str], ti: Any = None) -> dict[str, Any]:
+        summary = ti.xcom_pull(task_ids="generate_images", key="summary")
+        print(f"Published {len(published)} images; Runflow summary: {summary}")
+        return {"published": len(list(published)), **summary}
+
+    report(publish.expand(entry=images.output))
+
+
+example_runflow_batch()

@@ -1,0 +1,36 @@
+"""Reading what a dag.test() run left behind: task states, XComs and its DAGs."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from airflow.models.dagrun import DagRun
+from airflow.sdk import DAG
+
+
+def scenario(dag_id: str) -> DAG:
+    """A DAG of ``tests/dags/runflow_scenarios.py`` (or ``example_dags``) by id."""
+    if dag_id.startswith("example_"):
+        module = importlib.import_module(dag_id)
+        return next(v for v in vars(module).values() if isinstance(v, DAG) and v.dag_id == dag_id)
+    dags: dict[str, DAG] = importlib.import_module("runflow_scenarios").DAGS
+    return dags[dag_id]
+
+
+def states(run: DagRun) -> dict[tuple[str, int], str | None]:
+    """Each task instance's final state, by (task_id, map_index)."""
+    return {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+
+
+def xcom(run: DagRun, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
+    """An XCom value of ``run``, deserialized as a downstream task would see it."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = XComModel.get_many(
+            run_id=run.run_id, key=key, task_ids=task_id, dag_ids=run.dag_id, map_indexes=map_index
+        )
+        row = session.scalars(query).first()
+        return None if row is None else XComModel.deserialize_value(row)
