@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -114,12 +115,18 @@ class RunflowHook(BaseHook):
         return None if url is None else str(url)
 
     def test_connection(self) -> tuple[bool, str]:
-        """Check that Runflow accepts the key, with a read that cannot create or bill anything."""
+        """Check that Runflow accepts the key, with one read that cannot create or bill anything.
+
+        The probe asks for a batch that cannot exist: Runflow's 404 error envelope proves the
+        key was accepted; a 404 without it means the base URL is not Runflow's API.
+        """
         try:
-            config = self.client_config
+            config = replace(self.client_config, retry=RetryPolicy(max_attempts=1))
             with RunflowClient(config) as client:
                 client.get_batch(str(uuid.UUID(int=0)))
-        except RunflowNotFoundError:
+        except RunflowNotFoundError as err:
+            if not err.code:
+                return False, f"{config.base_url} answered 404 without Runflow's error envelope: is it Runflow's API?"
             return True, f"Connected to Runflow at {config.base_url}: the API key was accepted."
         except RunflowAPIError as err:
             hint = {401: "the API key was rejected", 403: f"the API key lacks permission ({err.code})"}

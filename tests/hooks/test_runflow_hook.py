@@ -212,6 +212,28 @@ def test_test_connection_reports_an_unreachable_host(connection: Any, api_key: s
     assert api_key not in message
 
 
+def test_test_connection_rejects_a_404_that_is_not_runflows(connection: Any) -> None:
+    connection(host=BASE_URL)
+    with respx.mock(base_url=BASE_URL) as api:
+        api.get(PROBE).respond(404, text="<html>Not Found</html>", headers={"content-type": "text/html"})
+
+        ok, message = RunflowHook().test_connection()
+
+    assert ok is False
+    assert "without Runflow's error envelope" in message
+
+
+def test_test_connection_tries_once_even_when_retries_are_configured(connection: Any) -> None:
+    connection(host=BASE_URL, extra={"max_retries": 4})
+    with respx.mock(base_url=BASE_URL) as api:
+        probe = api.get(PROBE).mock(side_effect=httpx.ConnectError("connection refused"))
+
+        ok, _ = RunflowHook().test_connection()
+
+    assert ok is False
+    assert probe.call_count == 1
+
+
 def test_test_connection_reports_a_missing_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_RUNFLOW_DEFAULT", json.dumps({"conn_type": "runflow", "host": BASE_URL}))
 
