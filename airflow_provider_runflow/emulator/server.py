@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import socket
 from collections.abc import Callable
+from types import FrameType
 
 from airflow_provider_runflow.emulator.settings import EmulatorSettings
 
@@ -57,5 +59,13 @@ def serve(settings: EmulatorSettings, host: str, port: int, announce: Callable[[
         timeout_graceful_shutdown=3,
     )
     logging.getLogger("uvicorn.error").addFilter(_IgnoreDeliberateDrops())
+    # Uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
+    # it found installed: make that handler a plain exit, so a requested stop exits with status 0.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _exit_cleanly)
     announce(url)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)

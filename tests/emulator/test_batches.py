@@ -29,7 +29,9 @@ def test_batch_runs_queued_to_succeeded_with_deterministic_outputs(client: Runfl
     assert (done.status_code, done.items_total, done.items_succeeded, done.items_failed) == ("succeeded", 2, 2, 0)
     assert done.cost == Decimal("0.0080")
     assert done.failure_code is None
-    assert done.created_at and done.started_at and done.completed_at
+    assert done.created_at
+    assert done.started_at
+    assert done.completed_at
     assert done.created_at <= done.started_at <= done.completed_at
     assert done.duration_ms == round((done.completed_at - done.created_at).total_seconds() * 1000)
     assert done.links == {
@@ -38,7 +40,9 @@ def test_batch_runs_queued_to_succeeded_with_deterministic_outputs(client: Runfl
     }
     assert done.input == [{"prompt": "a cat", "width": 512, "client_ref": "cat"}, {"prompt": "a dog"}]
     outputs = [row.output for row in client.iter_batch_items(done.id or "")]
-    assert outputs[0] is not None and outputs[0]["width"] == 512 and outputs[0]["height"] == 1024
+    assert outputs[0] is not None
+    assert outputs[0]["width"] == 512
+    assert outputs[0]["height"] == 1024
     again = wait_terminal(client, client.create_batch("acme/image-gen", request).id or "")
     assert [row.output for row in client.iter_batch_items(again.id or "")] == outputs
 
@@ -50,7 +54,9 @@ def test_batch_is_running_while_its_items_run(emu: RunflowEmulator, client: Runf
     running = client.get_batch(batch_id)
     assert running.status_code == "running"
     assert [h.status_code for h in running.items or []] == ["running", "succeeded"]
-    assert running.started_at is not None and running.completed_at is None and running.duration_ms is None
+    assert running.started_at is not None
+    assert running.completed_at is None
+    assert running.duration_ms is None
 
 
 def test_some_failed_items_make_the_batch_partial_succeeded(client: RunflowClient) -> None:
@@ -58,7 +64,8 @@ def test_some_failed_items_make_the_batch_partial_succeeded(client: RunflowClien
     done = wait_terminal(client, client.create_batch("acme/test-model", request).id or "")
     assert (done.status_code, done.items_succeeded, done.items_failed) == ("partial_succeeded", 2, 1)
     assert done.cost == Decimal("0.0020")
-    assert done.failure_code == "ITEMS_FAILED" and done.failure_message == "1 of 3 items did not succeed"
+    assert done.failure_code == "ITEMS_FAILED"
+    assert done.failure_message == "1 of 3 items did not succeed"
     failed = [row for row in client.iter_batch_items(done.id or "") if row.status_code == "failed"]
     assert [(row.sequence_index, (row.error or {}).get("code"), row.output) for row in failed] == [
         (1, "MODEL_ERROR", None)
@@ -71,14 +78,18 @@ def test_all_items_failing_fail_the_batch(client: RunflowClient) -> None:
     request = build_batch_request([{"text": "a", "fail": True}, {"text": "b", "fail": True}])
     done = wait_terminal(client, client.create_batch("acme/test-model", request).id or "")
     assert (done.status_code, done.items_failed, done.cost) == ("failed", 2, Decimal("0"))
-    assert done.failure_code == "ALL_ITEMS_FAILED" and done.failure_stage_code == "execution"
+    assert done.failure_code == "ALL_ITEMS_FAILED"
+    assert done.failure_stage_code == "execution"
 
 
 def test_model_slug_may_contain_a_slash(client: RunflowClient) -> None:
-    done = wait_terminal(client, client.create_batch("acme/video/gen-v2", build_batch_request([{"prompt": "sea"}])).id or "")
+    done = wait_terminal(
+        client, client.create_batch("acme/video/gen-v2", build_batch_request([{"prompt": "sea"}])).id or ""
+    )
     assert done.status_code == "succeeded"
     row = next(client.iter_batch_items(done.id or ""))
-    assert row.output is not None and row.output["video_url"].endswith(".mp4")
+    assert row.output is not None
+    assert row.output["video_url"].endswith(".mp4")
 
 
 def test_unknown_model_is_not_found(client: RunflowClient) -> None:

@@ -14,7 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from emulator_support import wait_terminal
 
-from airflow_provider_runflow.client import RunflowClient, RunflowConflictError, RunflowValidationError, build_batch_request
+from airflow_provider_runflow.client import (
+    RunflowClient,
+    RunflowConflictError,
+    RunflowValidationError,
+    build_batch_request,
+)
 from airflow_provider_runflow.emulator import RunflowEmulator
 
 
@@ -51,7 +56,7 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/runflow"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield state
     server.shutdown()
@@ -63,14 +68,17 @@ def _verified(secret: str, headers: dict[str, str], body: bytes) -> bool:
     return hmac.compare_digest(expected, headers["runflow-signature"])
 
 
-def test_terminal_batch_posts_a_signed_callback(emu: RunflowEmulator, client: RunflowClient, receiver: Receiver) -> None:
+def test_terminal_batch_posts_a_signed_callback(
+    emu: RunflowEmulator, client: RunflowClient, receiver: Receiver
+) -> None:
     request = build_batch_request([{"text": "a"}, {"text": "b", "fail": True}], {"job": 42}, receiver.url)
     batch = wait_terminal(client, client.create_batch("acme/test-model", request).id or "")
     receiver.wait_for(1)
     headers, body = receiver.received[0]
     assert _verified(emu.webhook_secret, headers, body)
     assert not _verified("whsec_wrong", headers, body)
-    assert headers["runflow-request-id"] and headers["content-type"] == "application/json"
+    assert headers["runflow-request-id"]
+    assert headers["content-type"] == "application/json"
     payload = json.loads(body)
     assert (payload["event"], payload["batch_id"], payload["status"]) == (
         "batch.partial_succeeded",
@@ -84,8 +92,10 @@ def test_terminal_batch_posts_a_signed_callback(emu: RunflowEmulator, client: Ru
         "total": 2,
     }
     assert [item["status_code"] for item in payload["output"]["items"]] == ["succeeded", "failed"]
-    assert payload["metadata"] == {"job": 42} and payload["duration_ms"] == batch.duration_ms
-    assert payload["created_at"].endswith("+00:00") and payload["completed_at"].endswith("+00:00")
+    assert payload["metadata"] == {"job": 42}
+    assert payload["duration_ms"] == batch.duration_ms
+    assert payload["created_at"].endswith("+00:00")
+    assert payload["completed_at"].endswith("+00:00")
 
 
 def test_delivery_history_holds_the_exact_bytes_sent(client: RunflowClient, receiver: Receiver) -> None:
@@ -93,20 +103,26 @@ def test_delivery_history_holds_the_exact_bytes_sent(client: RunflowClient, rece
     batch_id = client.create_batch("acme/test-model", request).id or ""
     receiver.wait_for(1)
     (delivery,) = _settled(client, batch_id)
-    assert delivery.payload_bytes is not None and delivery.payload_bytes.encode() == receiver.received[0][1]
+    assert delivery.payload_bytes is not None
+    assert delivery.payload_bytes.encode() == receiver.received[0][1]
     assert (delivery.status_code, delivery.is_automatic, delivery.attempt_count) == ("succeeded", True, 1)
-    assert delivery.attempts is not None and delivery.attempts[0].status_code == 200
-    assert delivery.payload is not None and delivery.payload.status == "succeeded"
+    assert delivery.attempts is not None
+    assert delivery.attempts[0].status_code == 200
+    assert delivery.payload is not None
+    assert delivery.payload.status == "succeeded"
 
 
 def test_failed_deliveries_are_retried_and_recorded(client: RunflowClient, receiver: Receiver) -> None:
     receiver.script = [500, 503]
-    batch_id = client.create_batch("acme/test-model", build_batch_request([{"text": "a"}], callback_url=receiver.url)).id
+    batch_id = client.create_batch(
+        "acme/test-model", build_batch_request([{"text": "a"}], callback_url=receiver.url)
+    ).id
     receiver.wait_for(3)
     (delivery,) = _settled(client, batch_id or "")
     assert delivery.attempts is not None
     assert [(a.attempt_number, a.status_code) for a in delivery.attempts] == [(1, 500), (2, 503), (3, 200)]
-    assert delivery.status_code == "succeeded" and delivery.failure_detail == "HTTP 503"
+    assert delivery.status_code == "succeeded"
+    assert delivery.failure_detail == "HTTP 503"
     assert len({body for _, body in receiver.received}) == 1
 
 
@@ -119,11 +135,14 @@ def test_unreachable_callback_gives_up_after_max_attempts(client: RunflowClient)
         5,
         "MAX_ATTEMPTS_EXCEEDED",
     )
-    assert delivery.attempts is not None and all(a.status_code is None and a.error_message for a in delivery.attempts)
+    assert delivery.attempts is not None
+    assert all(a.status_code is None and a.error_message for a in delivery.attempts)
 
 
 def test_redelivery_sends_the_callback_again(client: RunflowClient, receiver: Receiver) -> None:
-    batch_id = client.create_batch("acme/test-model", build_batch_request([{"text": "a"}], callback_url=receiver.url)).id
+    batch_id = client.create_batch(
+        "acme/test-model", build_batch_request([{"text": "a"}], callback_url=receiver.url)
+    ).id
     receiver.wait_for(1)
     client.redeliver_batch_callback(batch_id or "")
     receiver.wait_for(2)
@@ -141,7 +160,9 @@ def test_redelivery_needs_a_terminal_batch_with_a_callback_url(client: RunflowCl
     assert client.get_batch_callback(plain.id or "") == []
 
 
-def test_forced_terminal_status_triggers_the_callback(emu: RunflowEmulator, client: RunflowClient, receiver: Receiver) -> None:
+def test_forced_terminal_status_triggers_the_callback(
+    emu: RunflowEmulator, client: RunflowClient, receiver: Receiver
+) -> None:
     request = build_batch_request([{"text": "a", "run_seconds": 50.0}], callback_url=receiver.url)
     batch_id = client.create_batch("acme/test-model", request).id or ""
     emu.force_batch_status(batch_id, "errored", "DISPATCH_FAILED", "no worker available")

@@ -57,7 +57,8 @@ def test_rate_limit_carries_retry_after(emu: RunflowEmulator, client: RunflowCli
     emu.set_faults([FaultRule(route=GET_BATCH, kind=FaultKind.RATE_LIMIT, retry_after=7, times=1)])
     with make_client(emu, retry=NO_RETRY) as once, pytest.raises(RunflowRateLimitError) as caught:
         once.get_batch(batch_id)
-    assert caught.value.retry_after == 7.0 and caught.value.code == "RATE_LIMITED"
+    assert caught.value.retry_after == 7.0
+    assert caught.value.code == "RATE_LIMITED"
     assert client.get_batch(batch_id).id == batch_id
 
 
@@ -114,7 +115,8 @@ def test_probabilistic_faults_are_deterministic_for_a_seed(emu: RunflowEmulator,
 
     first = pattern()
     assert first == pattern()
-    assert 4 <= first.count(503) <= 20 and first.count(200) == 40 - first.count(503)
+    assert 4 <= first.count(503) <= 20
+    assert first.count(200) == 40 - first.count(503)
 
 
 def test_wildcard_rule_with_times_and_clear(emu: RunflowEmulator, client: RunflowClient) -> None:

@@ -25,7 +25,8 @@ def test_same_key_and_body_replays_the_first_batch(emu: RunflowEmulator, client:
     request = build_batch_request([{"text": "once"}], metadata={"run": 1})
     first = client.create_batch("acme/test-model", request, idempotency_key="key-1")
     second = client.create_batch("acme/test-model", request, idempotency_key="key-1")
-    assert second.id == first.id and second.items == first.items
+    assert second.id == first.id
+    assert second.items == first.items
     counters = emu.counters()
     assert counters["batches_created"] == 1
     assert counters["requests"][CREATE] == {"201": 2}
@@ -44,7 +45,8 @@ def test_same_key_with_another_body_conflicts(emu: RunflowEmulator, client: Runf
 def test_without_a_key_every_post_creates_a_batch(emu: RunflowEmulator, client: RunflowClient) -> None:
     request = build_batch_request([{"text": "a"}])
     ids = {client.create_batch("acme/test-model", request).id for _ in range(3)}
-    assert len(ids) == 3 and emu.counters()["batches_created"] == 3
+    assert len(ids) == 3
+    assert emu.counters()["batches_created"] == 3
 
 
 def test_idempotency_keys_are_scoped_per_organization(emu: RunflowEmulator, client: RunflowClient) -> None:
@@ -52,7 +54,8 @@ def test_idempotency_keys_are_scoped_per_organization(emu: RunflowEmulator, clie
     mine = client.create_batch("acme/test-model", request, idempotency_key="shared")
     with make_client(emu, api_key=OTHER_KEY) as other:
         theirs = other.create_batch("acme/test-model", request, idempotency_key="shared")
-    assert mine.id != theirs.id and emu.counters()["batches_created"] == 2
+    assert mine.id != theirs.id
+    assert emu.counters()["batches_created"] == 2
 
 
 def test_rejected_request_is_not_cached_for_its_key(client: RunflowClient) -> None:
@@ -92,9 +95,9 @@ def test_organization_header_selects_one_of_the_keys_organizations(emu: RunflowE
         shared_default.get_batch(batch_id)
     with make_client(emu, api_key=SHARED_KEY, organization_id=acme) as shared_as_acme:
         assert shared_as_acme.get_batch(batch_id).org_id == acme
-    with make_client(emu, organization_id=emu.organization_id(OTHER_KEY)) as intruder:
-        with pytest.raises(RunflowPermissionError) as caught:
-            intruder.get_batch(batch_id)
+    intruder = make_client(emu, organization_id=emu.organization_id(OTHER_KEY))
+    with intruder, pytest.raises(RunflowPermissionError) as caught:
+        intruder.get_batch(batch_id)
     assert caught.value.code == "ORGANIZATION_MEMBERSHIP_REQUIRED"
 
 

@@ -14,7 +14,10 @@ def _batches(client: RunflowClient, total: int) -> dict[str, int]:
     sizes = {}
     for start in range(0, total, 100):
         size = min(100, total - start)
-        inputs = [{"text": f"{start + i}", "client_ref": f"ref-{start + i}", "fail": (start + i) % 10 == 0} for i in range(size)]
+        inputs = [
+            {"text": f"{start + i}", "client_ref": f"ref-{start + i}", "fail": (start + i) % 10 == 0}
+            for i in range(size)
+        ]
         sizes[client.create_batch("acme/test-model", build_batch_request(inputs)).id or ""] = size
     for batch_id in sizes:
         wait_terminal(client, batch_id)
@@ -39,10 +42,12 @@ def test_backward_pages_mirror_forward_ones(client: RunflowClient) -> None:
     (batch_id,) = _batches(client, 25)
     forward = list(client.iter_batch_item_pages(batch_id, ItemsQuery(limit=10)))
     last = forward[-1]
-    assert last.previous is not None and last.next is None
+    assert last.previous is not None
+    assert last.next is None
     back = client.list_batch_items(batch_id, ItemsQuery(limit=10, pq=last.previous, from_prev=True))
     assert [row.sequence_index for row in back.items] == list(range(10, 20))
-    assert back.next is not None and back.previous is not None
+    assert back.next is not None
+    assert back.previous is not None
 
 
 def test_descending_sort(client: RunflowClient) -> None:
@@ -67,7 +72,9 @@ def test_filters_combine_with_and(client: RunflowClient) -> None:
 
 def test_fields_project_rows(client: RunflowClient) -> None:
     (batch_id,) = _batches(client, 3)
-    raw = client.send(ApiCall("GET", f"/v1/batches/{batch_id}/items", dict, params={"fields": "id,sequence_index,output"}))
+    raw = client.send(
+        ApiCall("GET", f"/v1/batches/{batch_id}/items", dict, params={"fields": "id,sequence_index,output"})
+    )
     assert [sorted(row) for row in raw["items"]] == [["id", "output", "sequence_index"]] * 3
 
 
@@ -75,7 +82,8 @@ def test_embed_run_adds_the_run(client: RunflowClient) -> None:
     (batch_id,) = _batches(client, 2)
     rows = client.list_batch_items(batch_id, ItemsQuery(embed="run")).items
     assert all(row.run is not None and row.run.id == row.run_id and row.run.batch_id == batch_id for row in rows)
-    assert rows[0].run is not None and (rows[0].run.status_code, rows[0].run.failure_code) == ("failed", "MODEL_ERROR")
+    assert rows[0].run is not None
+    assert (rows[0].run.status_code, rows[0].run.failure_code) == ("failed", "MODEL_ERROR")
     assert all(row.run is None for row in client.list_batch_items(batch_id).items)
 
 

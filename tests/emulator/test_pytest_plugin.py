@@ -1,0 +1,34 @@
+"""The fixtures the ``pytest11`` entry point offers to every test suite."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from airflow_provider_runflow.client import RunflowClient, build_batch_request
+from airflow_provider_runflow.client.config import ClientConfig
+from airflow_provider_runflow.emulator import RunflowEmulator
+
+
+def test_runflow_connection_points_airflow_at_the_emulator(runflow_connection: RunflowEmulator) -> None:
+    conn = json.loads(os.environ["AIRFLOW_CONN_RUNFLOW_DEFAULT"])
+    assert conn == {"conn_type": "runflow", "host": runflow_connection.url, "password": runflow_connection.api_key}
+    with RunflowClient(ClientConfig(api_key=conn["password"], base_url=conn["host"])) as runflow:
+        runflow.create_batch("acme/test-model", build_batch_request([{"text": "a"}]))
+    assert runflow_connection.counters()["batches_created"] == 1
+
+
+def test_runflow_emulator_state_is_reset_between_tests(runflow_emulator: RunflowEmulator) -> None:
+    assert runflow_emulator.counters()["batches_created"] == 0
+
+
+def test_plugin_and_package_import_without_the_server() -> None:
+    code = (
+        "import sys, airflow_provider_runflow.emulator.pytest_plugin, airflow_provider_runflow.emulator;"
+        "print(sorted(m for m in ('uvicorn', 'fastapi', 'starlette') if m in sys.modules))"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )
