@@ -34,12 +34,14 @@ from airflow_provider_runflow.client.models import (
     Run,
 )
 from airflow_provider_runflow.client.retry import RetryPolicy
+from airflow_provider_runflow.client.signing import SIGNATURE_HEADER, runflow_signature, verify_runflow_signature
 from airflow_provider_runflow.client.status import Status, is_success, is_terminal, normalize_status
 from airflow_provider_runflow.client.sync_client import RunflowClient
 from airflow_provider_runflow.client.validation import build_batch_request, parse_model_ref, validate_inputs
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "SIGNATURE_HEADER",
     "AsyncRunflowClient",
     "Batch",
     "BatchItemHandle",
@@ -77,5 +79,7 @@ __all__ = [
     "is_terminal",
     "normalize_status",
     "parse_model_ref",
+    "runflow_signature",
     "validate_inputs",
+    "verify_runflow_signature",
 ]

@@ -13,6 +13,7 @@ from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_runflow.client import (
     AsyncRunflowClient,
+    CallbackDelivery,
     ClientConfig,
     RetryPolicy,
     RunflowAPIError,
@@ -20,8 +21,6 @@ from airflow_provider_runflow.client import (
     RunflowError,
     RunflowNotFoundError,
 )
-
-EXTRA_FIELDS = ("organization_id", "timeout", "max_retries", "dashboard_url")
 
 
 def _extra(extra: Mapping[str, Any], name: str) -> Any:
@@ -107,6 +106,16 @@ class RunflowHook(BaseHook):
     async def aget_client(self) -> AsyncRunflowClient:
         """A new async client; ``aclose`` it when done. Triggers share clients instead (see ``triggers``)."""
         return AsyncRunflowClient(await self.aclient_config())
+
+    def get_batch_callback(self, batch_id: str) -> list[CallbackDelivery]:
+        """Callback delivery history of a batch, with every attempt."""
+        with self.get_conn() as client:
+            return client.get_batch_callback(batch_id)
+
+    def redeliver_batch_callback(self, batch_id: str) -> Any:
+        """Ask Runflow to deliver a terminal batch's callback again."""
+        with self.get_conn() as client:
+            return client.redeliver_batch_callback(batch_id)
 
     @property
     def dashboard_url(self) -> str | None:

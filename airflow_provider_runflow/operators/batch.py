@@ -20,7 +20,13 @@ from airflow_provider_runflow.batching.plan import Chunk, SubmissionScope, finge
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import ITEM_FIELDS, Tally, ordered_results
 from airflow_provider_runflow.batching.tracker import BatchEvent, BatchTracker
-from airflow_provider_runflow.client import CreateBatchRequest, ItemsQuery, RunflowClient, RunflowError
+from airflow_provider_runflow.client import (
+    CreateBatchRequest,
+    ItemsQuery,
+    RunflowClient,
+    RunflowError,
+    RunflowInputError,
+)
 from airflow_provider_runflow.client.validation import (
     parse_model_ref,
     validate_callback_url,
@@ -168,11 +174,17 @@ class RunflowBatchOperator(BaseOperator):
         return self.execute_complete(context, dict(event), expected=expected, started=started)
 
     def _plan(self, context: Context) -> list[Chunk]:
-        """Check everything locally (no request is sent for bad input) and split it into batches."""
-        inputs = validate_inputs(self.inputs)
-        validate_metadata(self.metadata)
-        validate_callback_url(self.callback_url)
-        parse_model_ref(self.model)
+        """Check everything locally (no request is sent for bad input) and split it into batches.
+
+        Bad input fails the task without retries: a retry would send the same input.
+        """
+        try:
+            inputs = validate_inputs(self.inputs)
+            validate_metadata(self.metadata)
+            validate_callback_url(self.callback_url)
+            parse_model_ref(self.model)
+        except RunflowInputError as err:
+            raise AirflowFailException(str(err)) from None
         ti = context["ti"]
         scope = SubmissionScope(
             ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1) or -1, str(self.submission_key or "")
