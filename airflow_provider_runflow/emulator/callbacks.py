@@ -95,12 +95,15 @@ class CallbackDispatcher:
     def __init__(self, store: Store, settings: EmulatorSettings) -> None:
         self.store, self.settings = store, settings
         self.signing_secret_id = str(uuid.uuid5(uuid.NAMESPACE_URL, settings.webhook_secret))
-        self.attempts_made = 0
         self._client = httpx.AsyncClient(timeout=10.0)
         self._tasks: set[asyncio.Task[None]] = set()
         self.reset()
 
     def reset(self) -> None:
+        """Forget every delivery and stop those in flight."""
+        for task in list(self._tasks):
+            task.cancel()
+        self.attempts_made = 0
         self.deliveries: dict[str, list[Delivery]] = {}
         self._due: list[tuple[float, str]] = []
         self._delivered: set[str] = set()
