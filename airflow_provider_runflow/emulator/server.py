@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import resource
 import signal
 import socket
 from collections.abc import Callable
@@ -37,12 +38,20 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _raise_open_files_limit() -> None:
+    """Thousands of concurrent pollers need as many sockets: lift the soft open-files limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def serve(settings: EmulatorSettings, host: str, port: int, announce: Callable[[str], None]) -> None:
     """Serve until SIGINT or SIGTERM; ``announce`` gets the base URL once the socket listens."""
     import uvicorn  # deferred: importing the emulator package must stay cheap
 
     from airflow_provider_runflow.emulator.app import EmulatorApp
 
+    _raise_open_files_limit()
     sock = bind(host, port)
     bound = sock.getsockname()[1]
     url = f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
