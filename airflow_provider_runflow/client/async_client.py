@@ -52,10 +52,15 @@ class AsyncRunflowClient:
             call.method, call.path, params=call.params, json=call.body, headers=call.headers
         )
         try:
-            response = await self._http.send(request)
+            response = await self._http.send(request, stream=True)
+            try:
+                # Not into response.content: httpcore keeps responses in reference cycles (see RunflowClient).
+                body = b"".join([chunk async for chunk in response.aiter_bytes()])
+            finally:
+                await response.aclose()
         except httpx.TransportError as err:
             raise calls.transport_error(call, err) from None
-        return calls.handle_response(call, response, time.time())
+        return calls.handle_response(call, response, body, time.time())
 
     async def create_batch(
         self, model: str, request: CreateBatchRequest, *, idempotency_key: str | None = None

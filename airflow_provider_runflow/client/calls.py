@@ -200,22 +200,23 @@ def transport_error(call: ApiCall[Any], err: httpx.TransportError) -> RunflowTra
     return error
 
 
-def _decode(call: ApiCall[Any], response: httpx.Response) -> Any:
+def _decode(call: ApiCall[Any], response: httpx.Response, body: bytes) -> Any:
     content_type = response.headers.get("content-type", "")
     if "json" not in content_type:
         raise RunflowResponseError(call.method, call.path, response.status_code, f"content type {content_type!r}")
     try:
-        return json.loads(response.content)
+        return json.loads(body)
     except ValueError as err:
         raise RunflowResponseError(call.method, call.path, response.status_code, f"malformed JSON: {err}") from None
 
 
-def api_error(call: ApiCall[Any], response: httpx.Response, now: float) -> RunflowAPIError:
+def api_error(call: ApiCall[Any], response: httpx.Response, body: bytes, now: float) -> RunflowAPIError:
     """Build the typed error for an error response from its envelope, tolerating any body."""
     try:
-        envelope = ErrorResponse.model_validate(json.loads(response.content))
+        envelope = ErrorResponse.model_validate(json.loads(body))
     except (ValueError, ValidationError):
-        envelope = ErrorResponse(message=response.text[:200].strip() or response.reason_phrase or None)
+        text = body[:200].decode(errors="replace").strip()
+        envelope = ErrorResponse(message=text or response.reason_phrase or None)
     error = api_error_class(response.status_code)(
         call.method,
         call.path,
@@ -229,13 +230,13 @@ def api_error(call: ApiCall[Any], response: httpx.Response, now: float) -> Runfl
     return error
 
 
-def handle_response(call: ApiCall[T], response: httpx.Response, now: float) -> T:
-    """Turn an HTTP response into the call's result or a typed :class:`RunflowError`."""
+def handle_response(call: ApiCall[T], response: httpx.Response, body: bytes, now: float) -> T:
+    """Turn an HTTP response and its ``body`` into the call's result or a typed :class:`RunflowError`."""
     if response.status_code >= 400:
-        raise api_error(call, response, now)
+        raise api_error(call, response, body, now)
     if response.status_code >= 300 or response.status_code < 200:
         raise RunflowResponseError(call.method, call.path, response.status_code, "unexpected status")
-    data = _decode(call, response)
+    data = _decode(call, response, body)
     try:
         return call.parse(data)
     except ValidationError as err:

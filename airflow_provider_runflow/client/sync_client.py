@@ -52,10 +52,16 @@ class RunflowClient:
             call.method, call.path, params=call.params, json=call.body, headers=call.headers
         )
         try:
-            response = self._http.send(request)
+            response = self._http.send(request, stream=True)
+            try:
+                # Read the body ourselves rather than into response.content: httpcore keeps a
+                # response in a reference cycle, so its content would live until the next GC.
+                body = b"".join(response.iter_bytes())
+            finally:
+                response.close()
         except httpx.TransportError as err:
             raise calls.transport_error(call, err) from None
-        return calls.handle_response(call, response, time.time())
+        return calls.handle_response(call, response, body, time.time())
 
     def create_batch(self, model: str, request: CreateBatchRequest, *, idempotency_key: str | None = None) -> Batch:
         """Create a batch of ``model`` (``"owner/slug"``); pass an Idempotency-Key to make it safely retryable."""
