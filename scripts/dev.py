@@ -5,7 +5,7 @@ Needs only python3 on a fresh machine:
 
     python3 scripts/dev.py demo                      # the main job, end to end
     python3 scripts/dev.py test [pytest args]        # the test suite
-    python3 scripts/dev.py test --airflow 3.2.2      # the suite on another Airflow
+    python3 scripts/dev.py test --airflow oldest     # the suite on the oldest supported Airflow (3.2.2)
     python3 scripts/dev.py lint                      # ruff and mypy
 """
 
@@ -22,6 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_AIRFLOW = "3.3.2"
 OLDEST_AIRFLOW = "3.2.2"
+# No constraints file can be downloaded here, so an older Airflow gets the packages of its day
+# (newer fastapi/cadwyn break Airflow 3.2's in-process execution API).
+RESOLVE_AS_OF = {"3.2.2": "2026-04-15"}
 
 
 def _venv_dir(airflow: str) -> Path:
@@ -41,8 +44,9 @@ def ensure_env(airflow: str) -> Path:
         venv.EnvBuilder(with_pip=True).create(env)
     run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "uv"])
     print(f"Installing apache-airflow=={airflow} and the provider ...", flush=True)
+    as_of = ["--exclude-newer", RESOLVE_AS_OF[airflow]] if airflow in RESOLVE_AS_OF else []
     run(
-        [str(python), "-m", "uv", "pip", "install", "-q", "--python", str(python),
+        [str(python), "-m", "uv", "pip", "install", "-q", "--python", str(python), *as_of,
          "-e", f"{ROOT}[test]", f"apache-airflow=={airflow}"]
     )  # fmt: skip
     stamp.write_text(wanted)
@@ -71,8 +75,10 @@ def airflow_env(env_dir: Path, airflow: str) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["demo", "test", "lint", "setup"])
-    parser.add_argument("--airflow", default=DEFAULT_AIRFLOW, help="apache-airflow version to run on")
+    parser.add_argument("--airflow", default=DEFAULT_AIRFLOW, help="apache-airflow version, or 'oldest' supported")
     args, rest = parser.parse_known_args()
+    if args.airflow == "oldest":
+        args.airflow = OLDEST_AIRFLOW
     env_dir = ensure_env(args.airflow)
     bin_dir = env_dir / "bin"
     env = airflow_env(env_dir, args.airflow)
