@@ -1,0 +1,77 @@
+"""Measurement helpers shared by the benchmark sections: machine facts, loop lag, percentiles, memory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+MIB = 1024 * 1024
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "ram_gib": round(psutil.virtual_memory().total / 1024**3, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by nearest rank; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def rss() -> int:
+    return int(psutil.Process().memory_info().rss)
+
+
+def cpu_seconds() -> float:
+    """User plus system CPU time of this process, all threads included."""
+    return time.process_time()
+
+
+@dataclass
+class LoopLag:
+    """A heartbeat task: how late the event loop wakes it, every ``period`` seconds, while ``recording``."""
+
+    period: float = 0.05
+    recording: bool = False
+    lags: list[float] = field(default_factory=list)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            expected = loop.time() + self.period
+            await asyncio.sleep(self.period)
+            if self.recording:
+                self.lags.append(max(0.0, loop.time() - expected))
+
+    def summary(self) -> dict[str, float]:
+        """p50, p99 and max lag in milliseconds."""
+        return {
+            "lag_p50_ms": percentile(self.lags, 0.5) * 1000,
+            "lag_p99_ms": percentile(self.lags, 0.99) * 1000,
+            "lag_max_ms": max(self.lags, default=0.0) * 1000,
+        }

@@ -1,0 +1,83 @@
+"""Emulator shards for the benchmarks: each its own process and port; a batch lives in one shard."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import psutil
+
+from airflow_provider_runflow.emulator import RunflowEmulator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Shards:
+    emulators: list[RunflowEmulator]
+    pids: list[int]
+
+    @property
+    def api_key(self) -> str:
+        return self.emulators[0].api_key
+
+    def create_batches(self, count: int, items: int) -> list[tuple[str, str, int]]:
+        """``count`` batches of ``items`` long-running items, dealt round-robin over the shards."""
+        body = {"input": [{"text": f"item {i}"} for i in range(items)]}
+        created: list[tuple[str, str, int]] = []
+        clients = [httpx.Client(base_url=e.url, headers={"Authorization": f"Bearer {e.api_key}"}) for e in self.emulators]
+        try:
+            for i in range(count):
+                shard = i % len(self.emulators)
+                response = clients[shard].post("/v1/models/acme/test-model/batches", json=body, timeout=60)
+                response.raise_for_status()
+                created.append((self.emulators[shard].url, response.json()["id"], shard))
+        finally:
+            for client in clients:
+                client.close()
+        return created
+
+    def child_env(self) -> dict[str, str]:
+        """Connections ``runflow_<shard>`` and ``http_runflow_<shard>``, and a throwaway AIRFLOW_HOME."""
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "AIRFLOW_HOME": tempfile.gettempdir() + "/runflow-bench-home"}
+        env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+        for shard, emu in enumerate(self.emulators):
+            url = urlsplit(emu.url)
+            env[f"AIRFLOW_CONN_RUNFLOW_{shard}"] = emu.connection_json()
+            http = {"conn_type": "http", "host": url.hostname, "port": url.port, "schema": "http"}
+            env[f"AIRFLOW_CONN_HTTP_RUNFLOW_{shard}"] = json.dumps(http)
+        return env
+
+
+@contextmanager
+def shards(count: int, latency: float) -> Iterator[Shards]:
+    """``count`` emulators answering after ``latency`` seconds, with items that run for two hours."""
+    with ExitStack() as stack:
+        before = {p.pid for p in psutil.Process().children()}
+        emulators = [
+            stack.enter_context(RunflowEmulator(run_seconds=7200.0, latency=latency, queue_seconds=0.0))
+            for _ in range(count)
+        ]
+        pids = [p.pid for p in psutil.Process().children() if p.pid not in before]
+        yield Shards(emulators, pids)
+
+
+def run_child(module: str, argument: str, env: dict[str, str], timeout: float) -> dict[str, object]:
+    """Run ``python -m module argument`` and return the JSON of its ``RESULT`` line."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, argument], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            result: dict[str, object] = json.loads(line[len("RESULT ") :])
+            return result
+    raise RuntimeError(f"{module} failed ({done.returncode}): {done.stderr[-2000:]}")
