@@ -319,11 +319,18 @@ class AirflowStack:
             interval=1.0,
         )
 
+    def _task_log_folder(self, dag_id: str, run_id: str, task_id: str) -> Path:
+        return self.task_logs / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, attempt: int = 1) -> str:
+        """What the task's worker processes logged (not its trigger)."""
+        path = self._task_log_folder(dag_id, run_id, task_id) / f"attempt={attempt}.log"
+        return path.read_text(errors="replace")
+
     def trigger_logs(self, dag_id: str, run_id: str, task_id: str) -> dict[int, str]:
         """The trigger log files of a task, by the id of the triggerer job that wrote them."""
-        folder = self.task_logs / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
         found: dict[int, str] = {}
-        for path in folder.glob("attempt=*.log.trigger.*.log"):
+        for path in self._task_log_folder(dag_id, run_id, task_id).glob("attempt=*.log.trigger.*.log"):
             job_id = int(path.name.split(".trigger.")[1].removesuffix(".log"))
             found[job_id] = path.read_text(errors="replace")
         return found

@@ -1,0 +1,21 @@
+"""One running stack per session, and the first full-stack DAG run watched from trigger to success."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from airflow_stack import AirflowStack, running_stack
+from fullstack_support import WatchedRun, watch_run
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[AirflowStack]:
+    """api-server, scheduler, dag-processor, triggerer and the emulator, each its own process."""
+    yield from running_stack()
+
+
+@pytest.fixture(scope="session")
+def first_run(stack: AirflowStack) -> WatchedRun:
+    """The full-stack DAG run once, with its defaults (150 inputs of 20 s items)."""
+    return watch_run(stack)
