@@ -34,7 +34,8 @@ class Shards:
         """``count`` batches of ``items`` long-running items, dealt round-robin over the shards."""
         body = {"input": [{"text": f"item {i}"} for i in range(items)]}
         created: list[tuple[str, str, int]] = []
-        clients = [httpx.Client(base_url=e.url, headers={"Authorization": f"Bearer {e.api_key}"}) for e in self.emulators]
+        auth = {"Authorization": f"Bearer {self.api_key}"}
+        clients = [httpx.Client(base_url=e.url, headers=auth) for e in self.emulators]
         try:
             for i in range(count):
                 shard = i % len(self.emulators)

@@ -137,7 +137,7 @@ async def sync_on_loop(plan: Plan) -> Loops:
         return poll
 
     async def close() -> None:
-        client.close()
+        await asyncio.to_thread(client.close)
 
     return _loops(plan, make), close
 
@@ -153,7 +153,7 @@ async def sync_to_thread(plan: Plan) -> Loops:
         return poll
 
     async def close() -> None:
-        client.close()
+        await asyncio.to_thread(client.close)
 
     return _loops(plan, make), close
 
@@ -198,7 +198,10 @@ def runflow_trigger(transport: str) -> Callable[[Plan], Awaitable[Loops]]:
 
         def loop(i: int, t: Target) -> Coroutine[Any, Any, None]:
             trigger = RunflowBatchTrigger(
-                batch_ids=[t.batch_id], deadline=deadline, runflow_conn_id=f"runflow_{t.shard}", poll_interval=plan.interval
+                batch_ids=[t.batch_id],
+                deadline=deadline,
+                runflow_conn_id=f"runflow_{t.shard}",
+                poll_interval=plan.interval,
             )
             return _drain(trigger.run(), plan.delay(i))
 

@@ -72,6 +72,10 @@ class AsyncRunflowClient:
         """Batch status, counts and lean items."""
         return await self.send(calls.get_batch(batch_id))
 
+    async def poll_batch(self, batch_id: str) -> Batch:
+        """Batch status and counts for polling, without ``items`` and ``input`` (left None)."""
+        return await self.send(calls.poll_batch(batch_id))
+
     async def list_batch_items(self, batch_id: str, query: ItemsQuery | None = None) -> BatchItemsPage:
         """One page of full batch items."""
         return await self.send(calls.list_batch_items(batch_id, query or ItemsQuery()))

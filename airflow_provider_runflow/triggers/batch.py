@@ -97,7 +97,7 @@ class RunflowBatchTrigger(BaseTrigger):
         async def poll(batch_id: str) -> None:
             async with gate:
                 try:
-                    tracker.observe(batch_id, await client.get_batch(batch_id))
+                    tracker.observe(batch_id, await client.poll_batch(batch_id))
                 except RunflowError as err:
                     tracker.observe(batch_id, err)
 

@@ -3,7 +3,8 @@
 An ``httpx.AsyncClient`` costs ~0.8 MiB and ~25 ms of CPU to create (its SSL
 context) and holds its own connections: one per trigger would cost gigabytes
 for thousands of deferred tasks. Triggers borrow from here instead; the last
-one to leave closes the client. A changed connection has other settings, so
+one to leave closes the client. Shared clients send through aiohttp
+(``client/aiohttp_transport.py``): a third of httpcore's CPU per poll. A changed connection has other settings, so
 it gets a fresh client while the old one drains.
 """
 
@@ -15,6 +16,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from airflow_provider_runflow.client import AsyncRunflowClient, ClientConfig
+from airflow_provider_runflow.client.aiohttp_transport import async_transport
+
+pooled_transport = async_transport
+"""Makes the shared clients' transport: aiohttp's unless a proxy is configured (see docs/benchmarks.md)."""
 
 
 @dataclass
@@ -32,7 +37,7 @@ async def shared_client(config: ClientConfig) -> AsyncIterator[AsyncRunflowClien
     key = (asyncio.get_running_loop(), config)
     lease = _LEASES.get(key)
     if lease is None:
-        lease = _LEASES[key] = _Lease(AsyncRunflowClient(config))
+        lease = _LEASES[key] = _Lease(AsyncRunflowClient(config, transport=pooled_transport(config)))
     lease.users += 1
     try:
         yield lease.client
