@@ -99,6 +99,22 @@ async def httpx_shared(plan: Plan) -> Loops:
     return _loops(plan, make), client.aclose
 
 
+async def httpx_aiohttp_shared(plan: Plan) -> Loops:
+    """One shared ``httpx.AsyncClient`` on ``httpx-aiohttp``'s ``AiohttpTransport``, no provider code."""
+    from httpx_aiohttp import AiohttpTransport
+
+    client = httpx.AsyncClient(headers=plan.auth(), transport=AiohttpTransport())
+
+    def make(t: Target) -> Poll:
+        async def poll() -> None:
+            response = await client.get(t.url + t.path)
+            _check(response.status_code, response.content)
+
+        return poll
+
+    return _loops(plan, make), client.aclose
+
+
 async def httpx_per_trigger(plan: Plan) -> Loops:
     """The naive design: each trigger opens its own ``httpx.AsyncClient``."""
     clients: list[httpx.AsyncClient] = []
@@ -218,6 +234,7 @@ PEERS: dict[str, Callable[[Plan], Awaitable[Loops]]] = {
     "runflow-trigger (httpx transport)": runflow_trigger("httpx"),
     "limit: bare aiohttp": bare_aiohttp,
     "bare shared httpx": httpx_shared,
+    "bare shared httpx + httpx-aiohttp": httpx_aiohttp_shared,
     "httpx client per trigger": httpx_per_trigger,
     "sync client on the loop": sync_on_loop,
     "sync client in to_thread": sync_to_thread,

@@ -7,6 +7,7 @@ Needs only python3 on a fresh machine:
     python3 scripts/dev.py test [pytest args]        # the test suite
     python3 scripts/dev.py test --airflow oldest     # the suite on the oldest supported Airflow (3.2.2)
     python3 scripts/dev.py lint                      # ruff and mypy
+    python3 scripts/dev.py bench [--smoke]           # benchmarks: benchmarks/results/latest.json, docs/benchmarks.md
 """
 
 from __future__ import annotations
@@ -53,6 +54,17 @@ def ensure_env(airflow: str) -> Path:
     return env
 
 
+def ensure_bench(env: Path) -> None:
+    """Add the ``bench`` extra (matplotlib, the peers measured) to ``env``, once per pyproject.toml."""
+    stamp = env / ".bench-installed"
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    python = str(env / "bin" / "python")
+    run([python, "-m", "uv", "pip", "install", "-q", "--python", python, "-e", f"{ROOT}[test,bench]"])
+    stamp.write_text(wanted)
+
+
 def run(cmd: list[str], env: dict[str, str] | None = None) -> None:
     code = subprocess.call(cmd, cwd=ROOT, env=env)
     if code:
@@ -74,7 +86,7 @@ def airflow_env(env_dir: Path, airflow: str) -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["demo", "test", "lint", "setup"])
+    parser.add_argument("command", choices=["demo", "test", "lint", "setup", "bench"])
     parser.add_argument("--airflow", default=DEFAULT_AIRFLOW, help="apache-airflow version, or 'oldest' supported")
     args, rest = parser.parse_known_args()
     if args.airflow == "oldest":
@@ -88,6 +100,9 @@ def main() -> None:
         run([str(bin_dir / "mypy")], env)
     elif args.command == "test":
         run([str(bin_dir / "python"), "-m", "pytest", *rest], env)
+    elif args.command == "bench":
+        ensure_bench(env_dir)
+        run([str(bin_dir / "python"), "-m", "benchmarks.run", *rest], env)
     elif args.command == "demo":
         run([str(bin_dir / "python"), str(ROOT / "scripts" / "demo.py"), *rest], env)
 

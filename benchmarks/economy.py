@@ -1,0 +1,46 @@
+"""P2, request economy: a 1,000-input operator run, requests per route against the minimum."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from airflow_provider_runflow.emulator import RunflowEmulator
+from airflow_provider_runflow.operators.batch import RunflowBatchOperator
+from benchmarks.operator_support import context, use_emulator
+
+CREATE, POLL, ITEMS = (
+    "POST /v1/models/{owner}/{slug}/batches",
+    "GET /v1/batches/{id}",
+    "GET /v1/batches/{batch_id}/items",
+)
+
+
+def run_economy(inputs: int = 1000, poll_interval: float = 1.0) -> dict[str, Any]:
+    """Run the operator in blocking mode (same tracker as the trigger) and count what reached the API."""
+    with RunflowEmulator(time_scale=1.0, run_seconds=(0.5, 2.0), queue_seconds=0.1) as emu:
+        use_emulator(emu)
+        operator = RunflowBatchOperator(
+            task_id="runflow",
+            model="acme/test-model",
+            inputs=[{"text": f"input {i}", "client_ref": f"ref-{i}"} for i in range(inputs)],
+            deferrable=False,
+            poll_interval=poll_interval,
+        )
+        results = operator.execute(context())
+        counts = {route: sum(by_status.values()) for route, by_status in emu.counters()["requests"].items()}
+    batches = math.ceil(inputs / 100)
+    pages = batches * math.ceil(100 / 500)
+    polls = counts.get(POLL, 0)
+    minimum = {CREATE: batches, POLL: polls, ITEMS: pages}
+    excess = {route: n - minimum.get(route, 0) for route, n in counts.items() if n != minimum.get(route, 0)}
+    return {
+        "inputs": inputs,
+        "batches": batches,
+        "results": len(results),
+        "poll_interval_s": poll_interval,
+        "requests": counts,
+        "minimum": minimum,
+        "excess": excess,
+        "poll_rounds": round(polls / batches, 1),
+    }

@@ -1,0 +1,59 @@
+"""PNG plots of the latest results, for docs/benchmarks.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+def _by_peer(p1: list[dict[str, Any]], metric: str) -> dict[str, dict[int, float]]:
+    series: dict[str, dict[int, float]] = {}
+    for row in p1:
+        if row.get(metric) is not None:
+            series.setdefault(row["peer"], {})[row["n"]] = float(row[metric])
+    return series
+
+
+def scale_plot(p1: list[dict[str, Any]], metric: str, label: str, path: Path, log: bool = False) -> None:
+    """One line per peer over N."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for peer, points in _by_peer(p1, metric).items():
+        ns = sorted(points)
+        style = "-o" if peer.startswith(("runflow", "limit")) else "--."
+        ax.plot(ns, [points[n] for n in ns], style, label=peer, linewidth=2.5 if peer.startswith("runflow") else 1.2)
+    ax.set_xscale("log")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("concurrent triggers (N)")
+    ax.set_ylabel(label)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def collection_plot(p3: list[dict[str, Any]], path: Path) -> None:
+    """Time and tracemalloc peak per case, at each size."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
+    sizes = sorted({row["items"] for row in p3})
+    cases = list(dict.fromkeys(row["case"] for row in p3))
+    width = 0.8 / len(cases)
+    for i, case in enumerate(cases):
+        rows = {row["items"]: row for row in p3 if row["case"] == case}
+        xs = [j + i * width for j in range(len(sizes))]
+        left.bar(xs, [rows[s]["seconds"] for s in sizes], width, label=case)
+        right.bar(xs, [rows[s]["peak_mib"] for s in sizes], width, label=case)
+    for ax, title in ((left, "seconds"), (right, "tracemalloc peak (MiB)")):
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(sizes))], [f"{s:,} items" for s in sizes])
+        ax.set_title(title)
+        ax.grid(True, axis="y", alpha=0.3)
+    left.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,127 @@
+"""docs/benchmarks.md and its plots from a results dict (``benchmarks/results/latest.json``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from benchmarks.plots import collection_plot, scale_plot
+
+ROOT = Path(__file__).resolve().parent.parent
+OURS = "runflow-trigger (aiohttp transport)"
+LIMIT = "limit: bare aiohttp"
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _ratio(a: Any, b: Any) -> str:
+    return f"{a / b:.2f}x" if a and b else "—"
+
+
+def _p1_tables(p1: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    for n in sorted({row["n"] for row in p1}):
+        rows = [row for row in p1 if row["n"] == n]
+        by_peer = {row["peer"]: row for row in rows}
+        ours, limit = by_peer.get(OURS, {}), by_peer.get(LIMIT, {})
+        lines += [
+            f"\n### N = {n:,}\n",
+            "| poller | polls / intended | lag p50 / p99 / max (ms) | CPU ms/poll | x limit | ours ÷ it | "
+            "RSS KiB/trigger | errors | emulator CPU |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in rows:
+            if "failed" in row:
+                lines.append(f"| {row['peer']} | failed: {row['failed'][:80]} | | | | | | | |")
+                continue
+            cpu = row["cpu_ms_per_poll"]
+            lines.append(
+                f"| {'**' + row['peer'] + '**' if row['peer'] == OURS else row['peer']} "
+                f"| {row['polls_pct']:.1f}% ({row['polls']:,} / {row['intended']:,.0f}) "
+                f"| {row['lag_p50_ms']:.1f} / {row['lag_p99_ms']:.1f} / {row['lag_max_ms']:.0f} "
+                f"| {_fmt(cpu)} | {_ratio(cpu, limit.get('cpu_ms_per_poll'))} "
+                f"| {_ratio(ours.get('cpu_ms_per_poll'), cpu)} | {_fmt(row['rss_kib_per_trigger'], 1)} "
+                f"| {row['errors']} | {row['emulator_cpu_pct']:.0f}% |"
+            )
+    return lines
+
+
+def _goals(p1: list[dict[str, Any]]) -> list[str]:
+    n = max((row["n"] for row in p1), default=0)
+    by_peer = {row["peer"]: row for row in p1 if row["n"] == n and "failed" not in row}
+    ours, limit = by_peer.get(OURS), by_peer.get(LIMIT)
+    if not ours or not limit:
+        return []
+    ratio = ours["cpu_ms_per_poll"] / limit["cpu_ms_per_poll"]
+    checks = [
+        ("polls achieved", f"{ours['polls_pct']:.1f}%", "≥ 98%", ours["polls_pct"] >= 98),
+        ("p99 loop lag", f"{ours['lag_p99_ms']:.1f} ms", "< 50 ms", ours["lag_p99_ms"] < 50),
+        ("RSS per trigger", f"{ours['rss_kib_per_trigger']:.1f} KiB", "≤ 20 KiB", ours["rss_kib_per_trigger"] <= 20),
+        ("CPU per poll vs limit", f"{ratio:.2f}x ({ours['cpu_ms_per_poll']:.2f} ms)", "≤ 1.5x", ratio <= 1.5),
+    ]
+    lines = [f"\n### Goals at N = {n:,}\n", "| goal | ours | target | met |", "|---|---|---|---|"]
+    lines += [f"| {name} | {value} | {target} | {'yes' if ok else '**no**'} |" for name, value, target, ok in checks]
+    return lines
+
+
+def _p2(p2: dict[str, Any]) -> list[str]:
+    lines = [
+        f"\n{p2['inputs']:,} inputs → {p2['batches']} batches, blocking mode, poll interval "
+        f"{p2['poll_interval_s']} s; {p2['results']:,} results returned.\n",
+        "| route | requests | minimum | excess |",
+        "|---|---|---|---|",
+    ]
+    for route, count in sorted(p2["requests"].items()):
+        minimum = p2["minimum"].get(route, 0)
+        lines.append(f"| `{route}` | {count:,} | {minimum:,} | {count - minimum:+,} |")
+    lines.append(f"\nPolls: {p2['poll_rounds']} per batch (one per poll round until it finished).")
+    return lines
+
+
+def _p3(p3: list[dict[str, Any]]) -> list[str]:
+    lines = ["| case | items | seconds | x bare loop | tracemalloc peak (MiB) |", "|---|---|---|---|---|"]
+    bare = {row["items"]: row for row in p3 if row["case"].startswith("bare")}
+    for row in p3:
+        ratio = _ratio(row["seconds"], bare.get(row["items"], {}).get("seconds"))
+        lines.append(f"| {row['case']} | {row['items']:,} | {row['seconds']:.3f} | {ratio} | {row['peak_mib']:.2f} |")
+    return lines
+
+
+def _header(results: dict[str, Any]) -> list[str]:
+    runs = results.get("runs", {})
+    lines = ["| section | date | command | machine |", "|---|---|---|---|"]
+    for name, run in sorted(runs.items()):
+        machine = f"{run['nproc']} CPUs, {run['cpu_model']}, {run['ram_gib']} GiB RAM, Python {run['python']}"
+        lines.append(f"| {name.upper()} | {run['date']} | `{run['command']}` | {machine} |")
+    return lines
+
+
+def write_report(results: dict[str, Any], smoke: bool = False, notes: str = "") -> Path:
+    """Write the plots and the markdown; a smoke run writes beside the results instead of docs/."""
+    docs = ROOT / "docs" if not smoke else ROOT / "benchmarks" / "results"
+    images = docs / "images" if not smoke else docs
+    images.mkdir(parents=True, exist_ok=True)
+    body = ["# Benchmarks\n", *_header(results)]
+    if p1 := results.get("p1"):
+        scale_plot(p1, "cpu_ms_per_poll", "CPU ms per poll", images / "bench-cpu-per-poll.png", log=True)
+        scale_plot(p1, "polls_pct", "% of intended polls", images / "bench-polls.png")
+        scale_plot(p1, "lag_p99_ms", "event-loop lag p99 (ms)", images / "bench-lag.png", log=True)
+        scale_plot(p1, "rss_kib_per_trigger", "RSS KiB per trigger", images / "bench-rss.png", log=True)
+        body += ["\n## P1: triggerer scale\n", *_p1_tables(p1), *_goals(p1)]
+        body += ["\n![CPU per poll](images/bench-cpu-per-poll.png)\n![polls](images/bench-polls.png)\n"]
+        body += ["![lag](images/bench-lag.png)\n![rss](images/bench-rss.png)\n"]
+    if p2 := results.get("p2"):
+        body += ["\n## P2: request economy\n", *_p2(p2)]
+    if p3 := results.get("p3"):
+        collection_plot(p3, images / "bench-collection.png")
+        body += ["\n## P3: output collection\n", *_p3(p3), "\n![collection](images/bench-collection.png)\n"]
+    body.append(notes)
+    target = docs / ("benchmarks.md" if not smoke else "smoke.md")
+    target.write_text("\n".join(body) + "\n")
+    return target
