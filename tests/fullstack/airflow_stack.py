@@ -112,6 +112,7 @@ class AirflowStack:
     components: dict[str, Component] = field(default_factory=dict)
     emulator_url: str = ""
     api_key: str = ""
+    organization_id: str = ""
     keep_root: bool = False
 
     @property
@@ -145,11 +146,7 @@ class AirflowStack:
             self._prepare_dags()
             self.home.mkdir(parents=True, exist_ok=True)
             self._start_emulator()
-            migrate = subprocess.run(
-                [str(BIN / "airflow"), "db", "migrate"], env=self.env(), capture_output=True, text=True, timeout=180
-            )
-            if migrate.returncode:
-                raise StackError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
+            self.cli("db", "migrate", timeout=180)
             self.launch("api-server", "--host", "127.0.0.1", "--port", str(self.api_port))
             for name in COMPONENTS[1:]:
                 self.launch(name)
@@ -180,6 +177,15 @@ class AirflowStack:
             )
         self.components[name] = Component(name, process, log)
         return self.components[name]
+
+    def cli(self, *args: str, timeout: float = 120) -> str:
+        """Run ``airflow <args>`` against this stack; its stdout, or a failure with its output."""
+        done = subprocess.run(
+            [str(BIN / "airflow"), *args], env=self.env(), capture_output=True, text=True, timeout=timeout
+        )
+        if done.returncode:
+            raise StackError(f"airflow {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        return done.stdout
 
     def kill(self, name: str) -> None:
         """``kill -9`` a component's whole process group, as a crashed pod or OOM kill would."""
@@ -233,7 +239,8 @@ class AirflowStack:
         line = self.wait_for(lambda: _line_starting(emulator.log, EMULATOR_READY), 30, "the emulator to listen")
         self.emulator_url = line.removeprefix(EMULATOR_READY).strip()
         key_line = self.wait_for(lambda: _line_starting(emulator.log, "API key: "), 10, "the emulator's API key")
-        self.api_key = key_line.removeprefix("API key: ").split()[0]
+        # "API key: KEY (organization ORG); service key: ..."
+        self.api_key, self.organization_id = (key_line.split()[i].strip("();") for i in (2, 4))
 
     def wait_until_ready(self, timeout: float = 120) -> None:
         """Until the API answers, the triggerer and scheduler are healthy and the DAGs are parsed."""
@@ -378,6 +385,7 @@ def main() -> int:
     args = parser.parse_args()
     # SIGTERM (e.g. from `timeout`) must unwind through `with` so that every process is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored (`cmd &`)
     started = time.monotonic()
     with AirflowStack(keep_root=args.keep) as stack:
         print(f"Stack up in {time.monotonic() - started:.0f} s: {stack.api_url} (files in {stack.root})", flush=True)
