@@ -1,20 +1,117 @@
-"""The README's main command (until the end-to-end demo lands): show the provider registered in Airflow."""
+"""The README's main command: run ``example_runflow_batch`` through Airflow against a local Runflow.
+
+Starts the Runflow emulator, points the ``runflow_default`` connection at it, runs the DAG
+with ``airflow dags test`` (the trigger included), prints what every item produced, then
+stops the emulator. With ``--real``, the DAG runs against the Runflow API of the
+``AIRFLOW_CONN_RUNFLOW_DEFAULT`` you exported instead (real models, real costs).
+"""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import json
+import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DAG_ID = "example_runflow_batch"
+TASK_ID = "generate_images"
+AIRFLOW = str(Path(sys.executable).parent / "airflow")
+
+
+def _setup_airflow(home: Path) -> None:
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        }
+    )
+    subprocess.run([AIRFLOW, "db", "migrate"], check=True, capture_output=True)
+
+
+@contextlib.contextmanager
+def _runflow(real: bool) -> Iterator[str]:
+    """Where the DAG's Runflow is: the emulator (started here) or the real API from the environment."""
+    if real:
+        if not os.environ.get("AIRFLOW_CONN_RUNFLOW_DEFAULT"):
+            sys.exit("--real needs AIRFLOW_CONN_RUNFLOW_DEFAULT with your Runflow API key (see README)")
+        yield "the Runflow API of AIRFLOW_CONN_RUNFLOW_DEFAULT"
+        return
+    from airflow_provider_runflow.emulator import RunflowEmulator
+
+    with RunflowEmulator(run_seconds=(2.0, 6.0)) as emulator:
+        os.environ["AIRFLOW_CONN_RUNFLOW_DEFAULT"] = emulator.connection_json()
+        yield f"the Runflow emulator at {emulator.url}"
+
+
+def _results(run_id: str) -> dict[str, Any]:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    found: dict[str, Any] = {}
+    with create_session() as session:
+        for key in ("return_value", "summary", "batch_ids", "runflow_batch_url"):
+            query = XComModel.get_many(run_id=run_id, key=key, task_ids=TASK_ID, dag_ids=DAG_ID)
+            row = session.scalars(query).first()
+            found[key] = None if row is None else XComModel.deserialize_value(row)
+    return found
+
+
+def _latest_run() -> tuple[str, str]:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalars(select(DagRun).where(DagRun.dag_id == DAG_ID).order_by(DagRun.id.desc()).limit(1)).one()
+        return run.run_id, str(run.state)
+
+
+def _report(where: str, run_id: str, state: str, found: dict[str, Any], log: Path) -> None:
+    entries, summary = found["return_value"] or [], found["summary"] or {}
+    print(f"\nRunflow: {where}\nDAG run {run_id}: {state}\n")
+    print(f"{'index':>5}  {'client_ref':<16} {'status':<10} output")
+    for entry in entries[:8]:
+        output = (entry.get("output") or {}).get("image_url") or json.dumps(entry.get("error"))
+        print(f"{entry['index']:>5}  {entry['client_ref'] or '':<16} {entry['status']:<10} {output}")
+    if len(entries) > 8:
+        print(f"{'...':>5}  ({len(entries) - 8} more)")
+    print(
+        f"\n{summary.get('succeeded', 0)} of {summary.get('total', 0)} items succeeded, "
+        f"{summary.get('failed', 0)} failed; cost {summary.get('cost')}; "
+        f"{len(found['batch_ids'] or [])} batches: {', '.join(found['batch_ids'] or [])}"
+    )
+    print(
+        f"Outputs: XCom 'return_value' of task '{TASK_ID}' (one entry per input, in input order), "
+        f"each handed to a mapped 'publish' task; summary in XCom 'summary'.\n"
+        f"Batch link: {found['runflow_batch_url']}\nFull Airflow log: {log}"
+    )
 
 
 def main() -> int:
-    for args in (["providers", "list"], ["providers", "hooks"]):
-        out = subprocess.run(["airflow", *args], capture_output=True, text=True, check=True).stdout
-        rows = [line for line in out.splitlines() if "runflow" in line.lower()]
-        if not rows:
-            print(f"airflow {' '.join(args)}: the Runflow provider is missing", file=sys.stderr)
-            return 1
-        print(f"$ airflow {' '.join(args)}\n" + "\n".join(rows))
-    return 0
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--real", action="store_true", help="use the real Runflow API from AIRFLOW_CONN_RUNFLOW_DEFAULT"
+    )
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="runflow-demo-"))
+    _setup_airflow(home)
+    log = home / "dags-test.log"
+    with _runflow(args.real) as where:
+        print(f"Running {DAG_ID} through Airflow against {where} ...", flush=True)
+        with log.open("w") as out:
+            subprocess.run([AIRFLOW, "dags", "test", DAG_ID], stdout=out, stderr=subprocess.STDOUT, check=False)
+        run_id, state = _latest_run()
+        found = _results(run_id)
+    _report(where, run_id, state, found, log)
+    return 0 if state == "success" else 1
 
 
 if __name__ == "__main__":

@@ -23,9 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_AIRFLOW = "3.3.2"
 OLDEST_AIRFLOW = "3.2.2"
-# No constraints file can be downloaded here, so an older Airflow gets the packages of its day
-# (newer fastapi/cadwyn break Airflow 3.2's in-process execution API).
-RESOLVE_AS_OF = {"3.2.2": "2026-04-15"}
+# Airflow publishes a constraints file per release; none can be downloaded here, so for an
+# older Airflow we compile the equivalent: its dependencies as released up to this date.
+CONSTRAINTS_AS_OF = {"3.2.2": "2026-06-12"}
+NEWER_THAN_CONSTRAINTS = ("apache-airflow-providers-common-compat",)  # we need a later release
 
 
 def _venv_dir(airflow: str) -> Path:
@@ -37,7 +38,8 @@ def ensure_env(airflow: str) -> Path:
     env = _venv_dir(airflow)
     python = env / "bin" / "python"
     stamp = env / ".installed"
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + airflow.encode()).hexdigest()
+    recipe = f"{airflow} {CONSTRAINTS_AS_OF.get(airflow)}".encode()
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + recipe).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted and python.exists():
         return env
     if not python.exists():
@@ -45,13 +47,28 @@ def ensure_env(airflow: str) -> Path:
         venv.EnvBuilder(with_pip=True).create(env)
     run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "uv"])
     print(f"Installing apache-airflow=={airflow} and the provider ...", flush=True)
-    as_of = ["--exclude-newer", RESOLVE_AS_OF[airflow]] if airflow in RESOLVE_AS_OF else []
+    constraints = _constraints(python, env, airflow)
     run(
-        [str(python), "-m", "uv", "pip", "install", "-q", "--python", str(python), *as_of,
-         "-e", f"{ROOT}[test]", f"apache-airflow=={airflow}"]
+        [str(python), "-m", "uv", "pip", "install", "-q", "--python", str(python),
+         "-e", f"{ROOT}[test]", f"apache-airflow=={airflow}", *constraints]
     )  # fmt: skip
     stamp.write_text(wanted)
     return env
+
+
+def _constraints(python: Path, env: Path, airflow: str) -> list[str]:
+    """``-c FILE`` with Airflow's dependencies as of its release, for Airflows listed in CONSTRAINTS_AS_OF."""
+    if airflow not in CONSTRAINTS_AS_OF:
+        return []
+    compiled = subprocess.run(
+        [str(python), "-m", "uv", "pip", "compile", "-q", "--no-header", "--no-annotate", "-p", str(python),
+         "--exclude-newer", CONSTRAINTS_AS_OF[airflow], "-"],
+        input=f"apache-airflow=={airflow}\n", capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    lines = [line for line in compiled.splitlines() if not line.startswith(NEWER_THAN_CONSTRAINTS)]
+    path = env / "constraints.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return ["-c", str(path)]
 
 
 def ensure_bench(env: Path) -> None:
