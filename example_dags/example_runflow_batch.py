@@ -55,4 +55,4 @@ def example_runflow_batch() -> None:
     report(publish.expand(entry=images.output))
 
 
-example_runflow_batch()
+example_runflow_batch_dag = example_runflow_batch()

@@ -49,4 +49,4 @@ def example_runflow_large_batch() -> None:
     check(results.output)
 
 
-example_runflow_large_batch()
+example_runflow_large_batch_dag = example_runflow_large_batch()

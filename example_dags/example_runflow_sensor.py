@@ -40,4 +40,4 @@ def example_runflow_sensor() -> None:
     report(done.output)
 
 
-example_runflow_sensor()
+example_runflow_sensor_dag = example_runflow_sensor()

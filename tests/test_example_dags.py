@@ -1,0 +1,50 @@
+"""The example DAGs run as documented, through dag.test() against the emulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from airflow_support import scenario, states, xcom
+
+from airflow_provider_runflow.client import ClientConfig, RunflowClient, build_batch_request
+from airflow_provider_runflow.emulator import RunflowEmulator
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+
+
+def test_example_runflow_batch_fans_out_every_image(runflow_connection: RunflowEmulator) -> None:
+    run = scenario("example_runflow_batch").test(run_conf={"count": 12})
+    assert run.state == "success"
+    publish = {k: v for k, v in states(run).items() if k[0] == "publish"}
+    assert len(publish) == 12
+    assert set(publish.values()) == {"success"}
+    report = xcom(run, "report")
+    assert (report["published"], report["total"], report["succeeded"]) == (12, 12, 12)
+
+
+def test_example_runflow_large_batch_writes_1000_results_in_order(
+    runflow_connection: RunflowEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RUNFLOW_EXAMPLE_OUTPUT_DIR", str(tmp_path))
+    run = scenario("example_runflow_large_batch").test()
+    assert run.state == "success"
+    manifest = xcom(run, "generate")
+    assert manifest["items"] == 1000
+    assert len(manifest["batch_ids"]) == 10
+    assert runflow_connection.counters()["batches_created"] == 10
+    [written] = tmp_path.rglob("results.jsonl")
+    assert manifest["output_path"].endswith(str(written))
+    lines = [json.loads(line) for line in written.read_text().splitlines()]
+    assert [line["client_ref"] for line in lines] == [f"sku-{i}" for i in range(1000)]
+
+
+def test_example_runflow_sensor_waits_for_batches_from_the_run_conf(runflow_connection: RunflowEmulator) -> None:
+    with RunflowClient(ClientConfig(api_key=runflow_connection.api_key, base_url=runflow_connection.url)) as client:
+        request = build_batch_request([{"prompt": f"p{i}"} for i in range(4)])
+        batch_ids = [client.create_batch("acme/image-gen", request).id for _ in range(2)]
+    run = scenario("example_runflow_sensor").test(run_conf={"batch_ids": batch_ids})
+    assert run.state == "success"
+    summary = xcom(run, "wait_for_batches")
+    assert (summary["total"], summary["succeeded"], summary["batch_ids"]) == (8, 8, batch_ids)
