@@ -8,6 +8,7 @@ Needs only python3 on a fresh machine:
     python3 scripts/dev.py test --airflow oldest     # the suite on the oldest supported Airflow (3.2.2)
     python3 scripts/dev.py lint                      # ruff and mypy
     python3 scripts/dev.py bench [--smoke]           # benchmarks: benchmarks/results/latest.json, docs/benchmarks.md
+    python3 scripts/dev.py docs                      # the documentation site, strict, into docs/_build/
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -71,15 +73,28 @@ def _constraints(python: Path, env: Path, airflow: str) -> list[str]:
     return ["-c", str(path)]
 
 
-def ensure_bench(env: Path) -> None:
-    """Add the ``bench`` extra (matplotlib, the peers measured) to ``env``, once per pyproject.toml."""
-    stamp = env / ".bench-installed"
+def ensure_extra(env: Path, extra: str) -> None:
+    """Add an optional-dependency ``extra`` of pyproject.toml (``bench``, ``docs``) to ``env``, once per its content."""
+    stamp = env / f".{extra}-installed"
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted:
         return
     python = str(env / "bin" / "python")
-    run([python, "-m", "uv", "pip", "install", "-q", "--python", python, "-e", f"{ROOT}[test,bench]"])
+    run([python, "-m", "uv", "pip", "install", "-q", "--python", python, "-e", f"{ROOT}[test,{extra}]"])
     stamp.write_text(wanted)
+
+
+def build_docs(env_dir: Path, env: dict[str, str]) -> None:
+    """Build the site with every warning an error, into docs/_build/.
+
+    MkDocs refuses to build inside its docs_dir, so it builds into build/docs-site and the result is moved.
+    """
+    built, target = ROOT / "build" / "docs-site", ROOT / "docs" / "_build"
+    run([str(env_dir / "bin" / "mkdocs"), "build", "--strict", "--clean", "--site-dir", str(built)],
+        {**env, "NO_MKDOCS_2_WARNING": "1"})  # fmt: skip
+    shutil.rmtree(target, ignore_errors=True)
+    built.rename(target)
+    print(f"Documentation built: {target / 'index.html'}")
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> None:
@@ -103,7 +118,7 @@ def airflow_env(env_dir: Path, airflow: str) -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["demo", "test", "lint", "setup", "bench"])
+    parser.add_argument("command", choices=["demo", "test", "lint", "setup", "bench", "docs"])
     parser.add_argument("--airflow", default=DEFAULT_AIRFLOW, help="apache-airflow version, or 'oldest' supported")
     args, rest = parser.parse_known_args()
     if args.airflow == "oldest":
@@ -118,8 +133,11 @@ def main() -> None:
     elif args.command == "test":
         run([str(bin_dir / "python"), "-m", "pytest", *rest], env)
     elif args.command == "bench":
-        ensure_bench(env_dir)
+        ensure_extra(env_dir, "bench")
         run([str(bin_dir / "python"), "-m", "benchmarks.run", *rest], env)
+    elif args.command == "docs":
+        ensure_extra(env_dir, "docs")
+        build_docs(env_dir, env)
     elif args.command == "demo":
         run([str(bin_dir / "python"), str(ROOT / "scripts" / "demo.py"), *rest], env)
 
