@@ -22,10 +22,12 @@ from airflow_provider_runflow.batching.results import ITEM_FIELDS, Tally, ordere
 from airflow_provider_runflow.batching.tracker import BatchEvent, BatchTracker
 from airflow_provider_runflow.client import (
     CreateBatchRequest,
+    InputProblem,
     ItemsQuery,
     RunflowClient,
     RunflowError,
     RunflowInputError,
+    RunflowValidationError,
 )
 from airflow_provider_runflow.client.validation import (
     parse_model_ref,
@@ -186,8 +188,9 @@ class RunflowBatchOperator(BaseOperator):
         except RunflowInputError as err:
             raise AirflowFailException(str(err)) from None
         ti = context["ti"]
+        map_index = getattr(ti, "map_index", None)
         scope = SubmissionScope(
-            ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1) or -1, str(self.submission_key or "")
+            ti.dag_id, ti.task_id, ti.run_id, -1 if map_index is None else map_index, str(self.submission_key or "")
         )
         return plan_chunks(
             inputs,
@@ -224,8 +227,9 @@ class RunflowBatchOperator(BaseOperator):
                     batch = client.create_batch(self.model, request, idempotency_key=chunk.idempotency_key)
                 except RunflowError as err:
                     done = f" Batches created so far (a retry re-attaches to them): {batch_ids}." if batch_ids else ""
-                    message = f"Creating batch {chunk.index + 1} of {len(chunks)} failed: {err}.{done}"
-                    raise AirflowException(message) from None
+                    span = f"input[{chunk.start}] to input[{chunk.start + len(chunk.inputs) - 1}]"
+                    message = f"Creating batch {chunk.index + 1} of {len(chunks)} ({span}) failed: {err}."
+                    raise AirflowException(f"{message}{_rejected_inputs(err, chunk.start)}{done}") from None
                 if not batch.id:
                     raise AirflowException(f"Runflow created batch {chunk.index + 1} but returned no batch id")
                 self.log.info(
@@ -293,6 +297,19 @@ class RunflowBatchOperator(BaseOperator):
         if self.cancel_on_kill and self._batch_ids:
             with self.hook.get_conn() as client:
                 cancel_batches(client, self._batch_ids, self.log)
+
+
+def _rejected_inputs(err: RunflowError, start: int) -> str:
+    """Runflow's per-item 422 errors number items within their batch: name them as the caller's inputs."""
+    if not isinstance(err, RunflowValidationError):
+        return ""
+    named = [
+        str(InputProblem(start + entry["index"], entry.get("field"), str(entry.get("message") or "rejected")))
+        for entry in err.errors
+        if isinstance(entry, dict) and type(entry.get("index")) is int
+    ]
+    more = f" (and {len(named) - 10} more)" if len(named) > 10 else ""
+    return f" Rejected inputs: {'; '.join(named[:10])}{more}." if named else ""
 
 
 def _tallied(batches: Iterator[list[dict[str, Any]]], tally: Tally) -> Iterator[list[dict[str, Any]]]:
