@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from typing import Any
 
@@ -75,3 +78,82 @@ def lost_and_duplicated(entries: list[dict[str, Any]], expected_count: int) -> t
     """Inputs with no entry, and entries beyond one per input."""
     indexes = [e["index"] for e in entries]
     return expected_count - len(set(indexes) & set(range(expected_count))), len(indexes) - len(set(indexes))
+
+
+@dataclass
+class Answer:
+    """One scripted HTTP answer of a :class:`Loopback` server."""
+
+    status: int = 200
+    body: bytes = b"{}"
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Loopback:
+    """A threaded HTTP server on a free loopback port answering every request with ``answer``.
+
+    Records each request as ``(method, path, headers)``: the test sees exactly what was sent.
+    """
+
+    answer: Answer = field(default_factory=Answer)
+    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    url: str = ""
+
+    def json(self, status: int, body: Any, **headers: str) -> None:
+        self.answer = Answer(status, json.dumps(body).encode(), headers=headers)
+
+
+@contextmanager
+def loopback() -> Iterator[Loopback]:
+    script = Loopback()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            script.requests.append((self.command, self.path, dict(self.headers.items())))
+            answer = script.answer
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(len(answer.body)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(answer.body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    script.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield script
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class WorkerDied(BaseException):
+    """What a SIGKILL looks like from inside: nothing after it runs (not an Exception, so nothing catches it)."""
+
+
+@dataclass
+class TaskInstanceStub:
+    """The task instance fields the operator reads; ``die_on_push`` makes the first XCom push kill the worker."""
+
+    dag_id: str = "reliability"
+    task_id: str = "run"
+    run_id: str = "manual__crash"
+    map_index: int = -1
+    die_on_push: bool = False
+    pushed: dict[str, Any] = field(default_factory=dict)
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+        if self.die_on_push:
+            raise WorkerDied
