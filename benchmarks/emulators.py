@@ -78,10 +78,9 @@ def shards(count: int, latency: float) -> Iterator[Shards]:
 
 
 def run_child(module: str, argument: str, env: dict[str, str], timeout: float) -> dict[str, object]:
-    """Run ``python -m module argument`` and return the JSON of its ``RESULT`` line."""
-    done = subprocess.run(
-        [sys.executable, "-m", module, argument], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+    """Run ``python -m module`` with ``argument`` on stdin (too long for argv) and return its ``RESULT`` JSON."""
+    command = [sys.executable, "-m", module]
+    done = subprocess.run(command, input=argument, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("RESULT "):
             result: dict[str, object] = json.loads(line[len("RESULT ") :])

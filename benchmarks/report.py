@@ -33,12 +33,12 @@ def _p1_tables(p1: list[dict[str, Any]]) -> list[str]:
         lines += [
             f"\n### N = {n:,}\n",
             "| poller | polls / intended | lag p50 / p99 / max (ms) | CPU ms/poll | x limit | ours ÷ it | "
-            "RSS KiB/trigger | errors | emulator CPU |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "RSS KiB/trigger | errors | emulator CPU | load avg |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in rows:
             if "failed" in row:
-                lines.append(f"| {row['peer']} | failed: {row['failed'][:80]} | | | | | | | |")
+                lines.append(f"| {row['peer']} | failed: {row['failed'][:80]} | | | | | | | | |")
                 continue
             cpu = row["cpu_ms_per_poll"]
             lines.append(
@@ -47,7 +47,7 @@ def _p1_tables(p1: list[dict[str, Any]]) -> list[str]:
                 f"| {row['lag_p50_ms']:.1f} / {row['lag_p99_ms']:.1f} / {row['lag_max_ms']:.0f} "
                 f"| {_fmt(cpu)} | {_ratio(cpu, limit.get('cpu_ms_per_poll'))} "
                 f"| {_ratio(ours.get('cpu_ms_per_poll'), cpu)} | {_fmt(row['rss_kib_per_trigger'], 1)} "
-                f"| {row['errors']} | {row['emulator_cpu_pct']:.0f}% |"
+                f"| {row['errors']} | {row['emulator_cpu_pct']:.0f}% | {_fmt(row.get('load_avg_1m'))} |"
             )
     return lines
 
@@ -102,10 +102,9 @@ def _header(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_report(results: dict[str, Any], smoke: bool = False, notes: str = "") -> Path:
-    """Write the plots and the markdown; a smoke run writes beside the results instead of docs/."""
-    docs = ROOT / "docs" if not smoke else ROOT / "benchmarks" / "results"
-    images = docs / "images" if not smoke else docs
+def write_report(results: dict[str, Any], docs: Path = ROOT / "docs", notes: str = "") -> Path:
+    """Write ``docs/benchmarks.md`` and its plots in ``docs/images``."""
+    images = docs / "images"
     images.mkdir(parents=True, exist_ok=True)
     body = ["# Benchmarks\n", *_header(results)]
     if p1 := results.get("p1"):
@@ -122,6 +121,6 @@ def write_report(results: dict[str, Any], smoke: bool = False, notes: str = "") 
         collection_plot(p3, images / "bench-collection.png")
         body += ["\n## P3: output collection\n", *_p3(p3), "\n![collection](images/bench-collection.png)\n"]
     body.append(notes)
-    target = docs / ("benchmarks.md" if not smoke else "smoke.md")
+    target = docs / "benchmarks.md"
     target.write_text("\n".join(body) + "\n")
     return target

@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import machine
 from benchmarks.scale import ALL_PEERS, ScaleSettings, run_scale
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
 
 SMOKE_PEERS = ("runflow-trigger (aiohttp transport)", "limit: bare aiohttp")
 
@@ -31,26 +33,33 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes for CI")
     parser.add_argument("--sections", default="p1,p2,p3")
+    parser.add_argument("--sizes", default="", help="P1 sizes to (re)run, e.g. 5000; other sizes' rows are kept")
     parser.add_argument("--output", type=Path, default=None, help="results JSON (default results/latest.json)")
     args = parser.parse_args(argv)
-    output = args.output or RESULTS / ("smoke.json" if args.smoke else "latest.json")
+    output = args.output or (RESULTS / "smoke" / "smoke.json" if args.smoke else RESULTS / "latest.json")
     sections = set(args.sections.split(","))
     results: dict[str, Any] = json.loads(output.read_text()) if output.exists() else {}
     command = "python3 scripts/dev.py bench " + " ".join(sys.argv[1:] if argv is None else argv)
     results.setdefault("runs", {})
     for name in sorted(sections):
-        results[name] = _run_section(name, args.smoke)
+        results[name] = _run_section(name, args.smoke, args.sizes, results.get(name))
         results["runs"][name] = {"command": command.strip(), **machine()}
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=1))
     from benchmarks.report import write_report
 
-    write_report(results, smoke=args.smoke)
+    notes = (ROOT / "benchmarks" / "NOTES.md").read_text() if not args.smoke else ""
+    print(write_report(results, output.parent if args.smoke else ROOT / "docs", notes))
 
 
-def _run_section(name: str, smoke: bool) -> Any:
+def _run_section(name: str, smoke: bool, sizes: str, previous: Any) -> Any:
     if name == "p1":
-        return run_scale(_scale_settings(smoke), log=lambda r: print(json.dumps(r), flush=True))
+        settings = _scale_settings(smoke)
+        if sizes:
+            settings = replace(settings, sizes=tuple(int(n) for n in sizes.split(",")))
+        rows = run_scale(settings, log=lambda r: print(json.dumps(r), flush=True))
+        kept = [row for row in previous or [] if row["n"] not in settings.sizes]
+        return sorted(kept + rows, key=lambda row: row["n"])
     if name == "p2":
         from benchmarks.economy import run_economy
 

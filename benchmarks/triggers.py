@@ -1,7 +1,7 @@
 """P1, triggerer scale: N concurrent pollers in one event loop, each case in a fresh process.
 
 The parent starts the emulator(s) and creates the batches; each (peer, N) runs in a child
-process (``python -m benchmarks.triggers CASE_JSON``) so its CPU time and RSS are its own.
+process (``python -m benchmarks.triggers``, the case as JSON on stdin) so its CPU time and RSS are its own.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import resource
 import sys
 import time
@@ -99,6 +100,7 @@ async def run_case(case: Case) -> dict[str, Any]:
         "cpu_ms_per_poll": round(1000 * cpu / polls, 3) if polls else None,
         "cpu_pct": round(100 * cpu / elapsed, 1),
         "emulator_cpu_pct": round(100 * emulator_cpu / elapsed, 1),
+        "load_avg_1m": round(os.getloadavg()[0], 2),  # the machine may be shared: see the notes
         "rss_mib": round(rss1 / MIB, 1),
         "rss_delta_mib": round((rss1 - rss0) / MIB, 1),
         "rss_kib_per_trigger": round((rss1 - rss0) / 1024 / case.n, 1),
@@ -112,7 +114,7 @@ def _raise_open_files() -> None:
 
 
 def main() -> None:
-    case = Case(**json.loads(sys.argv[1]))
+    case = Case(**json.loads(sys.stdin.read()))
     _raise_open_files()
     result = asyncio.run(run_case(case))
     print("RESULT " + json.dumps(result), flush=True)
