@@ -1,0 +1,38 @@
+"""Print the reliability tables of docs/reliability.md from a run's JSON summary (see conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+AREAS = {"R1": "Fault matrix", "R2": "Crashes and restarts", "R3": "Bad input and hostile responses", "R4": "Secrets"}
+
+
+def main(path: str) -> None:
+    cases: list[dict[str, Any]] = json.loads(Path(path).read_text())
+    by_area: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for case in cases:
+        by_area[case["area"]].append(case)
+    print("| area | cases tried | passed | data lost | duplicates | seconds |")
+    print("|---|---|---|---|---|---|")
+    for area, rows in sorted(by_area.items()):
+        passed = sum(r["outcome"] == "passed" for r in rows)
+        lost = sum(r.get("lost", 0) for r in rows)
+        duplicates = sum(r.get("duplicates", 0) for r in rows)
+        seconds = sum(r.get("seconds", 0) for r in rows)
+        print(f"| {area} {AREAS.get(area, '')} | {len(rows)} | {passed} | {lost} | {duplicates} | {seconds:.0f} |")
+    for area, rows in sorted(by_area.items()):
+        print(f"\n### {area} {AREAS.get(area, '')}\n")
+        print("| case | outcome | lost | duplicates | what was checked |")
+        print("|---|---|---|---|---|")
+        for r in rows:
+            name = r["case"].split("::", 1)[1]
+            checked = r.get("checked", "")
+            print(f"| `{name}` | {r['outcome']} | {r.get('lost', '-')} | {r.get('duplicates', '-')} | {checked} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
