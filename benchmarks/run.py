@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=None, help="results JSON (default results/latest.json)")
     args = parser.parse_args(argv)
     output = args.output or (RESULTS / "smoke" / "smoke.json" if args.smoke else RESULTS / "latest.json")
-    sections = set(args.sections.split(","))
+    sections = {name for name in args.sections.split(",") if name}
     results: dict[str, Any] = json.loads(output.read_text()) if output.exists() else {}
     command = "python3 scripts/dev.py bench " + " ".join(sys.argv[1:] if argv is None else argv)
     results.setdefault("runs", {})
