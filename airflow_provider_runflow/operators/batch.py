@@ -24,9 +24,11 @@ from airflow_provider_runflow.client import (
     CreateBatchRequest,
     InputProblem,
     ItemsQuery,
+    RunflowBadRequestError,
     RunflowClient,
     RunflowError,
     RunflowInputError,
+    RunflowNotFoundError,
     RunflowValidationError,
 )
 from airflow_provider_runflow.client.validation import (
@@ -229,7 +231,8 @@ class RunflowBatchOperator(BaseOperator):
                     done = f" Batches created so far (a retry re-attaches to them): {batch_ids}." if batch_ids else ""
                     span = f"input[{chunk.start}] to input[{chunk.start + len(chunk.inputs) - 1}]"
                     message = f"Creating batch {chunk.index + 1} of {len(chunks)} ({span}) failed: {err}."
-                    raise AirflowException(f"{message}{_rejected_inputs(err, chunk.start)}{done}") from None
+                    text = f"{message}{_rejected_inputs(err, chunk.start)}{done}"
+                    raise to_airflow_error(RunflowError(text), retry_can_help=not _refused_for_good(err)) from None
                 if not batch.id:
                     raise AirflowException(f"Runflow created batch {chunk.index + 1} but returned no batch id")
                 self.log.info(
@@ -297,6 +300,11 @@ class RunflowBatchOperator(BaseOperator):
         if self.cancel_on_kill and self._batch_ids:
             with self.hook.get_conn() as client:
                 cancel_batches(client, self._batch_ids, self.log)
+
+
+def _refused_for_good(err: RunflowError) -> bool:
+    """Whether Runflow refused the request itself (bad body, unknown or non-batch model): retrying cannot help."""
+    return isinstance(err, (RunflowBadRequestError, RunflowNotFoundError, RunflowValidationError))
 
 
 def _rejected_inputs(err: RunflowError, start: int) -> str:

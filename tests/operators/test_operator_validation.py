@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_runflow.emulator import RunflowEmulator
 from airflow_provider_runflow.operators.batch import RunflowBatchOperator
@@ -55,3 +55,38 @@ def test_every_bad_item_is_named_at_once(runflow_connection: RunflowEmulator) ->
 def test_bad_operator_arguments_are_refused_when_the_dag_is_defined(arguments: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="chunk_size"):
         RunflowBatchOperator(task_id="run", model="acme/test-model", inputs=[OK], **arguments)
+
+
+class _TI:
+    dag_id, task_id, run_id, map_index = "dag", "run", "manual__1", -1
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("model", "inputs"),
+    [
+        ("acme/no-such-model", [OK]),  # 404
+        ("acme/single-only", [{"prompt": "a cat"}]),  # 422 not batch-capable
+        ("acme/test-model", [{"prompt": "no text"}]),  # 422 per item
+    ],
+)
+def test_a_request_runflow_refuses_for_good_fails_without_retry(
+    runflow_connection: RunflowEmulator, model: str, inputs: list[dict[str, Any]]
+) -> None:
+    operator = RunflowBatchOperator(task_id="run", model=model, inputs=inputs)
+    with pytest.raises(AirflowFailException):
+        operator.execute({"ti": _TI()})  # type: ignore[arg-type]
+    assert runflow_connection.counters()["batches_created"] == 0
+
+
+def test_a_rejected_key_fails_so_that_a_retry_may_succeed(
+    runflow_connection: RunflowEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_RUNFLOW_DEFAULT", runflow_connection.connection_json(api_key="rf_live_revoked"))
+    operator = RunflowBatchOperator(task_id="run", model="acme/test-model", inputs=[OK])
+    with pytest.raises(AirflowException) as raised:
+        operator.execute({"ti": _TI()})  # type: ignore[arg-type]
+    assert not isinstance(raised.value, AirflowFailException)
+    assert "HTTP 401" in str(raised.value)
