@@ -31,6 +31,7 @@ def test_one_input_gives_one_entry(runflow_connection: RunflowEmulator) -> None:
     assert created(runflow_connection) == 1
 
 
+@pytest.mark.wide_mapping
 @pytest.mark.parametrize("mode", ["deferred", "blocking"])
 def test_250_upstream_inputs_make_3_batches_and_expand_downstream_in_order(
     runflow_connection: RunflowEmulator, mode: str
@@ -52,6 +53,7 @@ def test_250_upstream_inputs_make_3_batches_and_expand_downstream_in_order(
     assert summary["batch_ids"] == batch_ids
 
 
+@pytest.mark.wide_mapping
 def test_blocking_and_deferred_modes_return_identical_results(runflow_connection: RunflowEmulator) -> None:
     def comparable(entries: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         return [(e["index"], e["client_ref"], e["status"], json.dumps(e["output"], sort_keys=True)) for e in entries]
