@@ -71,6 +71,10 @@ class RunflowClient:
         """Batch status, counts and lean items."""
         return self.send(calls.get_batch(batch_id))
 
+    def poll_batch(self, batch_id: str) -> Batch:
+        """Batch status and counts for polling, without ``items`` and ``input`` (left None)."""
+        return self.send(calls.poll_batch(batch_id))
+
     def list_batch_items(self, batch_id: str, query: ItemsQuery | None = None) -> BatchItemsPage:
         """One page of full batch items."""
         return self.send(calls.list_batch_items(batch_id, query or ItemsQuery()))

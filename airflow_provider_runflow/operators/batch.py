@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator, ObjectStoragePath
+from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
 
 from airflow_provider_runflow.batching.outcome import (
     RunflowBatchFailedError,
@@ -18,19 +17,9 @@ from airflow_provider_runflow.batching.outcome import (
 )
 from airflow_provider_runflow.batching.plan import Chunk, SubmissionScope, fingerprint, plan_chunks
 from airflow_provider_runflow.batching.policy import FailurePolicy
-from airflow_provider_runflow.batching.results import ITEM_FIELDS, Tally, ordered_results
-from airflow_provider_runflow.batching.tracker import BatchEvent, BatchTracker
-from airflow_provider_runflow.client import (
-    CreateBatchRequest,
-    InputProblem,
-    ItemsQuery,
-    RunflowBadRequestError,
-    RunflowClient,
-    RunflowError,
-    RunflowInputError,
-    RunflowNotFoundError,
-    RunflowValidationError,
-)
+from airflow_provider_runflow.batching.results import Tally
+from airflow_provider_runflow.batching.tracker import BatchTracker
+from airflow_provider_runflow.client import CreateBatchRequest, RunflowError, RunflowInputError
 from airflow_provider_runflow.client.validation import (
     parse_model_ref,
     validate_callback_url,
@@ -39,36 +28,14 @@ from airflow_provider_runflow.client.validation import (
 )
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.links.batch import XCOM_BATCH_URL, RunflowBatchLink, batch_url
+from airflow_provider_runflow.operators.collection import batch_entries, write_jsonl
+from airflow_provider_runflow.operators.submission import create_batches, record_batches, recorded_batches
+from airflow_provider_runflow.operators.waiting import DEFER_GRACE, to_airflow_error, wait_blocking
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
 from airflow_provider_runflow.triggers.cancel import cancel_batches
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
-
-STATE_KEY = "runflow_batches"
-DEFER_GRACE = 300.0
-"""Seconds the deferral timeout waits past the trigger's own deadline: only a backstop."""
-
-
-def to_airflow_error(err: RunflowError, retry_can_help: bool = True) -> AirflowException:
-    """The Airflow exception for a Runflow outcome; fail without retries where a retry would change nothing."""
-    return AirflowException(str(err)) if retry_can_help else AirflowFailException(str(err))
-
-
-def wait_blocking(client: RunflowClient, tracker: BatchTracker, poll_interval: float, log: Any) -> BatchEvent:
-    """The blocking twin of :meth:`RunflowBatchTrigger.run`: same tracker, sync fetches and sleeps."""
-    while True:
-        for batch_id in tracker.pending():
-            try:
-                tracker.observe(batch_id, client.get_batch(batch_id))
-            except RunflowError as err:
-                tracker.observe(batch_id, err)
-        now = time.time()
-        if line := tracker.progress(now):
-            log.info(line)
-        if event := tracker.outcome(now):
-            return event
-        time.sleep(max(0.0, min(poll_interval, tracker.deadline - now)))
 
 
 class RunflowBatchOperator(BaseOperator):
@@ -207,42 +174,18 @@ class RunflowBatchOperator(BaseOperator):
         """Create one batch per chunk, or re-attach to the batches an earlier try of this task created."""
         plan_id = fingerprint([chunk.idempotency_key for chunk in chunks])
         store = context.get("task_state_store")  # Airflow 3.3+: survives task retries
-        recorded = _read_state(store)
-        if recorded.get("plan") == plan_id:
-            self.log.info("Re-attaching to Runflow batches of an earlier try: %s", recorded["batch_ids"])
-            batch_ids: list[str] = list(recorded["batch_ids"])
+        batch_ids = recorded_batches(store, plan_id)
+        if batch_ids:
+            self.log.info("Re-attaching to Runflow batches of an earlier try: %s", batch_ids)
         else:
-            batch_ids = self._create_batches(chunks)
-            _write_state(store, {"plan": plan_id, "batch_ids": batch_ids}, self.log)
+            request = CreateBatchRequest(input=[], metadata=self.metadata, callback_url=self.callback_url)
+            with self.hook.get_conn() as client:
+                batch_ids = create_batches(client, self.model, chunks, request, self.log)
+            record_batches(store, plan_id, batch_ids, self.log)
         self._batch_ids = batch_ids
         context["ti"].xcom_push(key="batch_ids", value=batch_ids)
         if url := batch_url(batch_ids[0], None, self.hook.dashboard_url):
             context["ti"].xcom_push(key=XCOM_BATCH_URL, value=url)
-        return batch_ids
-
-    def _create_batches(self, chunks: list[Chunk]) -> list[str]:
-        batch_ids: list[str] = []
-        with self.hook.get_conn() as client:
-            for chunk in chunks:
-                request = CreateBatchRequest(input=chunk.inputs, metadata=self.metadata, callback_url=self.callback_url)
-                try:
-                    batch = client.create_batch(self.model, request, idempotency_key=chunk.idempotency_key)
-                except RunflowError as err:
-                    done = f" Batches created so far (a retry re-attaches to them): {batch_ids}." if batch_ids else ""
-                    span = f"input[{chunk.start}] to input[{chunk.start + len(chunk.inputs) - 1}]"
-                    message = f"Creating batch {chunk.index + 1} of {len(chunks)} ({span}) failed: {err}."
-                    text = f"{message}{_rejected_inputs(err, chunk.start)}{done}"
-                    raise to_airflow_error(RunflowError(text), retry_can_help=not _refused_for_good(err)) from None
-                if not batch.id:
-                    raise AirflowException(f"Runflow created batch {chunk.index + 1} but returned no batch id")
-                self.log.info(
-                    "Runflow batch %s: items %d-%d (%s)",
-                    batch.id,
-                    chunk.start,
-                    chunk.start + len(chunk.inputs) - 1,
-                    batch.status_code,
-                )
-                batch_ids.append(batch.id)
         return batch_ids
 
     def execute_complete(
@@ -261,8 +204,11 @@ class RunflowBatchOperator(BaseOperator):
         counts = expected or [state.items_total or 0 for state in states]
         tally = Tally()
         with self.hook.get_conn() as client:
-            entries = _tallied(self._results(client, batch_ids, counts), tally)
-            value = self._write(entries, batch_ids) if self.output_path else [e for batch in entries for e in batch]
+            entries = batch_entries(client, batch_ids, counts, tally)
+            if self.output_path:
+                value: Any = write_jsonl(str(self.output_path), entries, batch_ids)
+            else:
+                value = [entry for batch in entries for entry in batch]
         summary = summarize(dict(tally.statuses), tally.cost, batch_ids, time.time() - started if started else 0.0)
         context["ti"].xcom_push(key="summary", value=summary)
         self.log.info("Runflow summary: %s", summary)
@@ -270,76 +216,8 @@ class RunflowBatchOperator(BaseOperator):
             raise to_airflow_error(RunflowItemsFailedError(violation), retry_can_help=bool(self.submission_key))
         return value
 
-    def _results(
-        self, client: RunflowClient, batch_ids: list[str], counts: list[int]
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Each batch's entries in input order, fetched page by page (500 items, no echoed inputs)."""
-        start = 0
-        for batch_id, count in zip(batch_ids, counts, strict=True):
-            rows = client.iter_batch_items(batch_id, ItemsQuery(fields=ITEM_FIELDS))
-            try:
-                yield ordered_results(batch_id, rows, start, count)
-            except RunflowError as err:
-                raise to_airflow_error(err) from None
-            start += count
-
-    def _write(self, entries: Iterator[list[dict[str, Any]]], batch_ids: list[str]) -> dict[str, Any]:
-        """Stream entries to ``output_path`` as JSON Lines, one batch in memory at a time."""
-        path = ObjectStoragePath(str(self.output_path))
-        if path.protocol in ("file", "local"):
-            path.parent.mkdir(parents=True, exist_ok=True)
-        written = 0
-        with path.open("w") as out:  # type: ignore[no-untyped-call]
-            for batch in entries:
-                out.write("".join(json.dumps(entry, separators=(",", ":")) + "\n" for entry in batch))
-                written += len(batch)
-        return {"output_path": str(path), "format": "jsonl", "items": written, "batch_ids": batch_ids}
-
     def on_kill(self) -> None:
         """Blocking mode only (a deferred task is killed through its trigger): cancel runs if asked to."""
         if self.cancel_on_kill and self._batch_ids:
             with self.hook.get_conn() as client:
                 cancel_batches(client, self._batch_ids, self.log)
-
-
-def _refused_for_good(err: RunflowError) -> bool:
-    """Whether Runflow refused the request itself (bad body, unknown or non-batch model): retrying cannot help."""
-    return isinstance(err, (RunflowBadRequestError, RunflowNotFoundError, RunflowValidationError))
-
-
-def _rejected_inputs(err: RunflowError, start: int) -> str:
-    """Runflow's per-item 422 errors number items within their batch: name them as the caller's inputs."""
-    if not isinstance(err, RunflowValidationError):
-        return ""
-    named = [
-        str(InputProblem(start + entry["index"], entry.get("field"), str(entry.get("message") or "rejected")))
-        for entry in err.errors
-        if isinstance(entry, dict) and type(entry.get("index")) is int
-    ]
-    more = f" (and {len(named) - 10} more)" if len(named) > 10 else ""
-    return f" Rejected inputs: {'; '.join(named[:10])}{more}." if named else ""
-
-
-def _tallied(batches: Iterator[list[dict[str, Any]]], tally: Tally) -> Iterator[list[dict[str, Any]]]:
-    for batch in batches:
-        tally.add(batch)
-        yield batch
-
-
-def _read_state(store: Any) -> dict[str, Any]:
-    if store is None:
-        return {}
-    try:
-        value = store.get(STATE_KEY)
-    except Exception:  # the store is optional: idempotency keys still prevent double billing
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _write_state(store: Any, value: dict[str, Any], log: Any) -> None:
-    if store is None:
-        return
-    try:
-        store.set(STATE_KEY, value)
-    except Exception as err:  # the store is optional: idempotency keys still prevent double billing
-        log.warning("Could not record batch ids in the task state store: %s", err)

@@ -20,7 +20,7 @@ from airflow_provider_runflow.batching.tracker import BatchState, BatchTracker
 from airflow_provider_runflow.client import RunflowError
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.links.batch import XCOM_BATCH_URL, RunflowBatchLink, batch_url
-from airflow_provider_runflow.operators.batch import DEFER_GRACE, to_airflow_error
+from airflow_provider_runflow.operators.waiting import DEFER_GRACE, to_airflow_error
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class RunflowBatchSensor(BaseSensorOperator):
         with RunflowHook(self.runflow_conn_id).get_conn() as client:
             for batch_id in tracker.pending():
                 try:
-                    tracker.observe(batch_id, client.get_batch(batch_id))
+                    tracker.observe(batch_id, client.poll_batch(batch_id))
                 except RunflowError as err:
                     tracker.observe(batch_id, err)
         if (event := tracker.outcome(time.time())) is None:

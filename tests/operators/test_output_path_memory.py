@@ -14,7 +14,8 @@ import pytest
 from airflow_provider_runflow.batching.tracker import BatchTracker
 from airflow_provider_runflow.client import build_batch_request
 from airflow_provider_runflow.hooks.runflow import RunflowHook
-from airflow_provider_runflow.operators.batch import RunflowBatchOperator, wait_blocking
+from airflow_provider_runflow.operators.batch import RunflowBatchOperator
+from airflow_provider_runflow.operators.waiting import wait_blocking
 
 TEXT = "x" * 4000  # each output echoes ~4 KB
 

@@ -1,0 +1,42 @@
+"""Fetching a task's results in input order, into a list or streamed to a JSON Lines file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+from airflow_provider_runflow.batching.results import ITEM_FIELDS, Tally, ordered_results
+from airflow_provider_runflow.client import ItemsQuery, RunflowClient, RunflowError
+from airflow_provider_runflow.operators.waiting import to_airflow_error
+
+Entries = Iterator[list[dict[str, Any]]]
+
+
+def batch_entries(client: RunflowClient, batch_ids: list[str], counts: list[int], tally: Tally) -> Entries:
+    """Each batch's entries in input order, fetched page by page (500 items, no echoed inputs), tallied."""
+    start = 0
+    for batch_id, count in zip(batch_ids, counts, strict=True):
+        rows = client.iter_batch_items(batch_id, ItemsQuery(fields=ITEM_FIELDS))
+        try:
+            entries = ordered_results(batch_id, rows, start, count)
+        except RunflowError as err:
+            raise to_airflow_error(err) from None
+        tally.add(entries)
+        yield entries
+        start += count
+
+
+def write_jsonl(output_path: str, entries: Entries, batch_ids: list[str]) -> dict[str, Any]:
+    """Stream entries to ``output_path`` as JSON Lines, one batch in memory at a time; return a manifest."""
+    path = ObjectStoragePath(output_path)
+    if path.protocol in ("file", "local"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with path.open("w") as out:  # type: ignore[no-untyped-call]
+        for batch in entries:
+            out.write("".join(json.dumps(entry, separators=(",", ":")) + "\n" for entry in batch))
+            written += len(batch)
+    return {"output_path": str(path), "format": "jsonl", "items": written, "batch_ids": batch_ids}

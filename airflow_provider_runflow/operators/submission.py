@@ -1,0 +1,85 @@
+"""Creating a task's batches, or finding the ones an earlier try of the task created."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowException
+
+from airflow_provider_runflow.batching.plan import Chunk
+from airflow_provider_runflow.client import (
+    CreateBatchRequest,
+    InputProblem,
+    RunflowBadRequestError,
+    RunflowClient,
+    RunflowError,
+    RunflowNotFoundError,
+    RunflowValidationError,
+)
+from airflow_provider_runflow.operators.waiting import to_airflow_error
+
+STATE_KEY = "runflow_batches"
+
+
+def create_batches(
+    client: RunflowClient, model: str, chunks: list[Chunk], shared: CreateBatchRequest, log: Any
+) -> list[str]:
+    """Create one batch per chunk with its Idempotency-Key; ``shared`` holds the metadata and callback of all."""
+    batch_ids: list[str] = []
+    for chunk in chunks:
+        body = shared.model_copy(update={"input": chunk.inputs})
+        try:
+            batch = client.create_batch(model, body, idempotency_key=chunk.idempotency_key)
+        except RunflowError as err:
+            done = f" Batches created so far (a retry re-attaches to them): {batch_ids}." if batch_ids else ""
+            span = f"input[{chunk.start}] to input[{chunk.start + len(chunk.inputs) - 1}]"
+            message = f"Creating batch {chunk.index + 1} of {len(chunks)} ({span}) failed: {err}."
+            text = f"{message}{_rejected_inputs(err, chunk.start)}{done}"
+            raise to_airflow_error(RunflowError(text), retry_can_help=not _refused_for_good(err)) from None
+        if not batch.id:
+            raise AirflowException(f"Runflow created batch {chunk.index + 1} but returned no batch id")
+        last = chunk.start + len(chunk.inputs) - 1
+        log.info("Runflow batch %s: items %d-%d (%s)", batch.id, chunk.start, last, batch.status_code)
+        batch_ids.append(batch.id)
+    return batch_ids
+
+
+def _refused_for_good(err: RunflowError) -> bool:
+    """Whether Runflow refused the request itself (bad body, unknown or non-batch model): retrying cannot help."""
+    return isinstance(err, (RunflowBadRequestError, RunflowNotFoundError, RunflowValidationError))
+
+
+def _rejected_inputs(err: RunflowError, start: int) -> str:
+    """Runflow's per-item 422 errors number items within their batch: name them as the caller's inputs."""
+    if not isinstance(err, RunflowValidationError):
+        return ""
+    named = [
+        str(InputProblem(start + entry["index"], entry.get("field"), str(entry.get("message") or "rejected")))
+        for entry in err.errors
+        if isinstance(entry, dict) and type(entry.get("index")) is int
+    ]
+    more = f" (and {len(named) - 10} more)" if len(named) > 10 else ""
+    return f" Rejected inputs: {'; '.join(named[:10])}{more}." if named else ""
+
+
+def recorded_batches(store: Any, plan_id: str) -> list[str] | None:
+    """The batch ids an earlier try recorded for the same plan, if the task state store (Airflow 3.3+) has them."""
+    if store is None:
+        return None
+    try:
+        value = store.get(STATE_KEY)
+    except Exception:  # the store is optional: idempotency keys still prevent double billing
+        return None
+    if isinstance(value, dict) and value.get("plan") == plan_id and isinstance(value.get("batch_ids"), list):
+        return [str(batch_id) for batch_id in value["batch_ids"]]
+    return None
+
+
+def record_batches(store: Any, plan_id: str, batch_ids: list[str], log: Any) -> None:
+    """Remember a plan's batch ids across task tries, where the task state store exists."""
+    if store is None:
+        return
+    try:
+        store.set(STATE_KEY, {"plan": plan_id, "batch_ids": batch_ids})
+    except Exception as err:  # the store is optional: idempotency keys still prevent double billing
+        log.warning("Could not record batch ids in the task state store: %s", err)
