@@ -48,7 +48,7 @@ def ensure_env(airflow: str) -> Path:
         print(f"Creating {env.name} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(env)
     if subprocess.call([str(python), "-m", "pip", "--version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-        run([str(python), "-m", "ensurepip", "-q"])  # a venv made by another tool may have no pip
+        run([str(python), "-m", "ensurepip"])  # a venv made by another tool may have no pip
     run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "uv"])
     print(f"Installing apache-airflow=={airflow} and the provider ...", flush=True)
     constraints = _constraints(python, env, airflow)
