@@ -85,9 +85,8 @@ async def bare_aiohttp(plan: Plan) -> Loops:
     return _loops(plan, make), session.close
 
 
-async def httpx_shared(plan: Plan) -> Loops:
-    """One shared ``httpx.AsyncClient`` (default transport), no provider code."""
-    client = httpx.AsyncClient(headers=plan.auth())
+def _shared_httpx(plan: Plan, client: httpx.AsyncClient) -> Loops:
+    """Every trigger polls through the one ``client``."""
 
     def make(t: Target) -> Poll:
         async def poll() -> None:
@@ -97,22 +96,18 @@ async def httpx_shared(plan: Plan) -> Loops:
         return poll
 
     return _loops(plan, make), client.aclose
+
+
+async def httpx_shared(plan: Plan) -> Loops:
+    """One shared ``httpx.AsyncClient`` (default transport), no provider code."""
+    return _shared_httpx(plan, httpx.AsyncClient(headers=plan.auth()))
 
 
 async def httpx_aiohttp_shared(plan: Plan) -> Loops:
     """One shared ``httpx.AsyncClient`` on ``httpx-aiohttp``'s ``AiohttpTransport``, no provider code."""
     from httpx_aiohttp import AiohttpTransport
 
-    client = httpx.AsyncClient(headers=plan.auth(), transport=AiohttpTransport())
-
-    def make(t: Target) -> Poll:
-        async def poll() -> None:
-            response = await client.get(t.url + t.path)
-            _check(response.status_code, response.content)
-
-        return poll
-
-    return _loops(plan, make), client.aclose
+    return _shared_httpx(plan, httpx.AsyncClient(headers=plan.auth(), transport=AiohttpTransport()))
 
 
 async def httpx_per_trigger(plan: Plan) -> Loops:
