@@ -117,7 +117,7 @@ class RunflowHook(BaseHook):
         with self.get_conn() as client:
             return client.redeliver_batch_callback(batch_id)
 
-    @property
+    @cached_property
     def dashboard_url(self) -> str | None:
         """Base URL of the Runflow dashboard for extra links, from the connection's extras."""
         url = _extra(self.get_connection(self.runflow_conn_id).extra_dejson, "dashboard_url")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
@@ -117,8 +118,9 @@ class RunflowBatchOperator(BaseOperator):
         if not 1 <= chunk_size <= 100 or poll_interval <= 0 or self.timeout <= 0:
             raise ValueError("chunk_size must be 1..100, poll_interval and timeout must be positive")
 
-    @property
+    @cached_property
     def hook(self) -> RunflowHook:
+        """One hook per task run, so the connection is looked up once, not per request."""
         return RunflowHook(self.runflow_conn_id)
 
     def execute(self, context: Context) -> Any:
