@@ -6,6 +6,7 @@ Needs only python3 on a fresh machine:
     python3 scripts/dev.py demo                      # the main job, end to end
     python3 scripts/dev.py test [pytest args]        # the test suite
     python3 scripts/dev.py test --airflow oldest     # the suite on the oldest supported Airflow (3.2.2)
+    python3 scripts/dev.py test --python 3.13        # ... on another Python (a version found via pyenv or PATH)
     python3 scripts/dev.py lint                      # ruff and mypy
     python3 scripts/dev.py bench [--smoke]           # benchmarks: benchmarks/results/latest.json, docs/benchmarks.md
     python3 scripts/dev.py docs                      # the documentation site, strict, into docs/_build/
@@ -14,6 +15,7 @@ Needs only python3 on a fresh machine:
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import os
 import shutil
@@ -31,13 +33,34 @@ CONSTRAINTS_AS_OF = {"3.2.2": "2026-06-12"}
 NEWER_THAN_CONSTRAINTS = ("apache-airflow-providers-common-compat",)  # we need a later release
 
 
-def _venv_dir(airflow: str) -> Path:
-    return ROOT / (".venv" if airflow == DEFAULT_AIRFLOW else f".venv-airflow-{airflow}")
+def _venv_dir(airflow: str, python_version: str | None) -> Path:
+    """``.venv`` for the defaults; otherwise a directory named after the Airflow and Python versions."""
+    name = ".venv" if airflow == DEFAULT_AIRFLOW else f".venv-airflow-{airflow}"
+    return ROOT / (f"{name}-py{python_version}" if python_version else name)
 
 
-def ensure_env(airflow: str) -> Path:
-    """Create (or reuse) the virtualenv for ``airflow`` with the provider installed in editable mode."""
-    env = _venv_dir(airflow)
+def find_python(version: str) -> str:
+    """An interpreter for ``version`` (e.g. ``3.13``): pyenv's build of it, else ``python3.13`` on PATH.
+
+    pyenv's bare ``python3.13`` shim fails without PYENV_VERSION, so its versions directory is read directly.
+    """
+    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    if shutil.which("pyenv"):
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip() or root
+    builds = sorted(glob.glob(f"{root}/versions/{version}.*/bin/python"), key=lambda p: [int(n) for n in
+                    Path(p).parent.parent.name.split(".") if n.isdigit()])  # fmt: skip
+    candidates = [*reversed(builds), shutil.which(f"python{version}") or ""]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                               capture_output=True, text=True)  # fmt: skip
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    sys.exit(f"No Python {version} found (looked in {root}/versions and on PATH)")
+
+
+def ensure_env(airflow: str, python_version: str | None = None) -> Path:
+    """Create (or reuse) the virtualenv for ``airflow`` (on ``python_version``, else this Python) with the provider."""
+    env = _venv_dir(airflow, python_version)
     python = env / "bin" / "python"
     stamp = env / ".installed"
     recipe = f"{airflow} {CONSTRAINTS_AS_OF.get(airflow)}".encode()
@@ -46,7 +69,10 @@ def ensure_env(airflow: str) -> Path:
         return env
     if not python.exists():
         print(f"Creating {env.name} ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(env)
+        if python_version:
+            run([find_python(python_version), "-m", "venv", str(env)])
+        else:
+            venv.EnvBuilder(with_pip=True).create(env)
     if subprocess.call([str(python), "-m", "pip", "--version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
         run([str(python), "-m", "ensurepip"])  # a venv made by another tool may have no pip
     run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "uv"])
@@ -105,9 +131,9 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> None:
         sys.exit(code)
 
 
-def airflow_env(env_dir: Path, airflow: str) -> dict[str, str]:
-    """Environment for Airflow commands: a private AIRFLOW_HOME per Airflow version, no example DAGs."""
-    home = ROOT / ".airflow-home" / airflow
+def airflow_env(env_dir: Path) -> dict[str, str]:
+    """Environment for Airflow commands: a private AIRFLOW_HOME per virtualenv, no example DAGs."""
+    home = ROOT / ".airflow-home" / env_dir.name
     home.mkdir(parents=True, exist_ok=True)
     return {
         **os.environ,
@@ -122,12 +148,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["demo", "test", "lint", "setup", "bench", "docs"])
     parser.add_argument("--airflow", default=DEFAULT_AIRFLOW, help="apache-airflow version, or 'oldest' supported")
+    parser.add_argument("--python", help="Python version to run on, e.g. 3.13 (default: the python3 running this)")
     args, rest = parser.parse_known_args()
     if args.airflow == "oldest":
         args.airflow = OLDEST_AIRFLOW
-    env_dir = ensure_env(args.airflow)
+    env_dir = ensure_env(args.airflow, args.python)
     bin_dir = env_dir / "bin"
-    env = airflow_env(env_dir, args.airflow)
+    env = airflow_env(env_dir)
     if args.command == "lint":
         run([str(bin_dir / "ruff"), "check", "."], env)
         run([str(bin_dir / "ruff"), "format", "--check", "."], env)
