@@ -37,7 +37,7 @@ def _dag(dag_id: str, **kwargs: Any) -> DAG:
 
 
 # The same 250 inputs through both modes, one after the other, so one dag.test() covers both.
-with _dag("rr_fault_matrix"):
+with _dag("reliability_fault_matrix"):
     chain(
         RunflowBatchOperator(
             task_id="deferred", model=MODEL, inputs=texts(FAULT_MATRIX_ITEMS), deferrable=True, retries=0, **FAST
@@ -49,7 +49,7 @@ with _dag("rr_fault_matrix"):
 
 # Every error path at once, for the secret scan: faults are injected by the test, items fail
 # beyond the policy in both modes, and one task uses a revoked key (401).
-with _dag("rr_secrets"):
+with _dag("reliability_secrets"):
     for deferrable in (True, False):
         mode = "deferred" if deferrable else "blocking"
         RunflowBatchOperator(
