@@ -14,6 +14,8 @@ from typing import Any
 import psutil
 
 MIB = 1024 * 1024
+# The benchmark sections: key in results/latest.json and ``--sections``, and heading in docs/benchmarks.md.
+SECTIONS = {"scale": "Trigger scale", "economy": "Request economy", "collection": "Result collection"}
 
 
 def machine() -> dict[str, Any]:
