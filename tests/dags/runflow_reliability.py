@@ -14,7 +14,7 @@ from airflow.sdk import DAG, chain
 from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 
 MODEL = "acme/test-model"
-START = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+START = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 FAST = {"poll_interval": 0.1}
 FAULT_MATRIX_ITEMS = 250
 REVOKED_CONN_ID = "runflow_revoked"
