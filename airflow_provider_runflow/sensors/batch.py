@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 
+def _started(context: Context) -> float | None:
+    """When the task instance started, so the summary's duration counts the whole wait in every mode."""
+    start = getattr(context["ti"], "start_date", None)
+    return None if start is None else start.timestamp()
+
+
 class RunflowBatchSensor(BaseSensorOperator):
     """Wait until Runflow batches are terminal; deferrable by default. Returns the batches' summary.
 
@@ -80,14 +86,14 @@ class RunflowBatchSensor(BaseSensorOperator):
                 deadline=time.time() + float(self.timeout),
                 runflow_conn_id=self.runflow_conn_id,
                 poll_interval=float(self.poke_interval),
-                submitted_at=time.time(),
+                submitted_at=_started(context),
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(self.timeout) + DEFER_GRACE),
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        tracker = BatchTracker(self._ids(), deadline=float("inf"))
+        tracker = BatchTracker(self._ids(), deadline=float("inf"), submitted_at=_started(context))
         with self.hook.get_conn() as client:
             event = self.hook.poll(client, tracker)
         if event is None:

@@ -66,6 +66,8 @@ def test_sensor_waits_for_existing_batches_and_returns_their_summary(
     summary = xcom(run, "wait")
     assert summary["batch_ids"] == ids
     assert (summary["total"], summary["succeeded"], summary["failed"]) == (10, 10, 0)
+    assert xcom(run, "wait", key="summary") == summary  # the operator's key, the operator's fields
+    assert summary["duration_seconds"] > 0
     assert runflow_connection.counters()["batches_created"] == 2
 
 
