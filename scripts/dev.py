@@ -6,7 +6,7 @@ Needs only python3 on a fresh machine:
     python3 scripts/dev.py demo                      # the main job, end to end
     python3 scripts/dev.py test [pytest args]        # the test suite
     python3 scripts/dev.py test --airflow oldest     # the suite on the oldest supported Airflow (3.2.2)
-    python3 scripts/dev.py lint                      # ruff and mypy
+    python3 scripts/dev.py lint                      # ruff, mypy and the import layers
     python3 scripts/dev.py bench [--smoke]           # benchmarks: benchmarks/results/latest.json, docs/benchmarks.md
     python3 scripts/dev.py docs                      # the documentation site, strict, into docs/_build/
 """
@@ -132,6 +132,7 @@ def main() -> None:
         run([str(bin_dir / "ruff"), "check", "."], env)
         run([str(bin_dir / "ruff"), "format", "--check", "."], env)
         run([str(bin_dir / "mypy")], env)
+        run([str(bin_dir / "lint-imports"), "--no-cache"], env)  # the layers: pyproject.toml [tool.importlinter]
     elif args.command == "test":
         run([str(bin_dir / "python"), "-m", "pytest", *rest], env)
     elif args.command == "bench":
