@@ -22,9 +22,16 @@ def created(emu: RunflowEmulator) -> int:
     return int(emu.counters()["batches_created"])
 
 
-def test_one_input_gives_one_entry(runflow_connection: RunflowEmulator) -> None:
-    run = scenario("rf_single").test()
+def test_one_input_gives_one_entry_and_a_log_without_errors(
+    runflow_connection: RunflowEmulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    run = scenario("rf_single").test()  # deferred, and the connection has no dashboard_url
     assert run.state == "success"
+    captured = capfd.readouterr()
+    log = captured.out + captured.err
+    assert "Runflow summary" in log  # the task's log was captured
+    assert "XCom not found" not in log
+    assert not re.search(r"\[error\s*\]", log), log
     [entry] = xcom(run, "run")
     assert entry["index"] == 0
     assert entry["client_ref"] == "ref-0"
@@ -79,18 +86,6 @@ def test_250_upstream_inputs_make_3_batches_and_expand_downstream_in_order_in_bo
         results[mode] = comparable(entries)
     assert counts == [[100, 100, 50], [100, 100, 50]]
     assert results["deferred"] == results["blocking"]
-
-
-def test_a_deferred_run_without_a_dashboard_url_logs_no_error(
-    runflow_connection: RunflowEmulator, capfd: pytest.CaptureFixture[str]
-) -> None:
-    run = scenario("rf_single").test()
-    assert run.state == "success"
-    captured = capfd.readouterr()
-    log = captured.out + captured.err
-    assert "Runflow summary" in log  # the task's log was captured
-    assert "XCom not found" not in log
-    assert not re.search(r"\[error\s*\]", log), log
 
 
 @pytest.mark.parametrize(
