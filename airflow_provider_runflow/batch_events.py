@@ -8,6 +8,7 @@ XCom, the failure policy, and any failure as the exception of :mod:`.airflow_exc
 from __future__ import annotations
 
 import time
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_runflow.airflow_exceptions import airflow_exception
@@ -47,6 +48,22 @@ class BatchWaiter(Protocol):
 
     def collect(self, context: Context, states: list[BatchState]) -> tuple[Any, Tally]:
         """The task's return value (None: the summary) and the tally of the items it counted."""
+
+
+class BatchWaiterMixin:
+    """What the operator and the sensor share: their connection's hook and the one event handler."""
+
+    runflow_conn_id: str
+    runflow_batch_url: str | None = None
+
+    @cached_property
+    def hook(self) -> RunflowHook:
+        """One hook per task run, so the connection is looked up once, not per request."""
+        return RunflowHook(self.runflow_conn_id)
+
+    def execute_complete(self: BatchWaiter, context: Context, event: dict[str, Any]) -> Any:
+        """Turn the final event into results: the one handler of the deferred and the blocking mode."""
+        return handle_event(self, context, event)
 
 
 def handle_event(task: BatchWaiter, context: Context, event: dict[str, Any]) -> Any:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_runflow.airflow_exceptions import airflow_exception
-from airflow_provider_runflow.batch_events import DEFER_GRACE, handle_event, record_batch_url
+from airflow_provider_runflow.batch_events import DEFER_GRACE, BatchWaiterMixin, record_batch_url
 from airflow_provider_runflow.batching.plan import Chunk, SubmissionScope, fingerprint, plan_chunks
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 
-class RunflowBatchOperator(BaseOperator):
+class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
     """Run a Runflow model over a list of inputs, in batches of up to 100, and return every item's result.
 
     Returns one entry per input, in input order: ``{"index", "client_ref", "status", "output",
@@ -110,14 +109,8 @@ class RunflowBatchOperator(BaseOperator):
         self.cancel_on_kill = cancel_on_kill
         self.submission_key = submission_key
         self._batch_ids: list[str] = []
-        self.runflow_batch_url: str | None = None
         if not 1 <= chunk_size <= 100 or poll_interval <= 0 or self.timeout <= 0:
             raise ValueError("chunk_size must be 1..100, poll_interval and timeout must be positive")
-
-    @cached_property
-    def hook(self) -> RunflowHook:
-        """One hook per task run, so the connection is looked up once, not per request."""
-        return RunflowHook(self.runflow_conn_id)
 
     @property
     def resubmits(self) -> bool:
@@ -190,10 +183,6 @@ class RunflowBatchOperator(BaseOperator):
         context["ti"].xcom_push(key="batch_ids", value=batch_ids)
         record_batch_url(self, context, [{"batch_id": batch_ids[0]}])
         return batch_ids
-
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        """Turn the final event into results: the one handler of both the deferred and the blocking mode."""
-        return handle_event(self, context, event)
 
     def collect(self, context: Context, states: list[BatchState]) -> tuple[Any, Tally]:
         """Every item's entry in input order, as a list or streamed to ``output_path``; and their tally."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_runflow.batch_events import DEFER_GRACE, handle_event
+from airflow_provider_runflow.batch_events import DEFER_GRACE, BatchWaiterMixin
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
 from airflow_provider_runflow.batching.tracker import BatchState, BatchTracker
@@ -28,7 +27,7 @@ def _started(context: Context) -> float | None:
     return None if start is None else start.timestamp()
 
 
-class RunflowBatchSensor(BaseSensorOperator):
+class RunflowBatchSensor(BatchWaiterMixin, BaseSensorOperator):
     """Wait until Runflow batches are terminal; deferrable by default. Returns the batches' summary.
 
     The summary is also pushed as the ``summary`` XCom, the same keys as the operator's.
@@ -61,11 +60,6 @@ class RunflowBatchSensor(BaseSensorOperator):
         self.runflow_conn_id = runflow_conn_id
         self.deferrable = deferrable
         self.policy = FailurePolicy(max_failed_items, max_failed_ratio)
-        self.runflow_batch_url: str | None = None
-
-    @cached_property
-    def hook(self) -> RunflowHook:
-        return RunflowHook(self.runflow_conn_id)
 
     resubmits = False
     """A retry waits for the same batches: it never creates any."""
@@ -99,10 +93,6 @@ class RunflowBatchSensor(BaseSensorOperator):
         if event is None:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self.execute_complete(context, dict(event)))
-
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """The one handler of both modes: the batches' summary, or the error they ended in."""
-        return handle_event(self, context, event)  # type: ignore[no-any-return]
 
     def collect(self, context: Context, states: list[BatchState]) -> tuple[Any, Tally]:
         """Nothing to fetch: the summary is the result, counted from the batches' own fields."""
