@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowException
-
 from airflow_provider_runflow.airflow_exceptions import airflow_exception
 from airflow_provider_runflow.batching.plan import Chunk
 from airflow_provider_runflow.client import InputProblem, RunflowClient, RunflowError, RunflowValidationError
@@ -25,7 +23,7 @@ def create_batches(client: RunflowClient, chunks: list[Chunk], log: Any) -> list
             message = f"Creating batch {chunk.index + 1} of {len(chunks)} ({span}) failed: {err}."
             raise airflow_exception(err, message=f"{message}{_rejected_inputs(err, chunk.start)}{done}") from None
         if not batch.id:
-            raise AirflowException(f"Runflow created batch {chunk.index + 1} but returned no batch id")
+            raise airflow_exception(RunflowError(f"Runflow created batch {chunk.index + 1} but returned no batch id"))
         last = chunk.start + len(chunk.inputs) - 1
         log.info("Runflow batch %s: items %d-%d (%s)", batch.id, chunk.start, last, batch.status_code)
         batch_ids.append(batch.id)
