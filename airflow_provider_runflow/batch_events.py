@@ -61,8 +61,12 @@ class BatchWaiterMixin:
         """One hook per task run, so the connection is looked up once, not per request."""
         return RunflowHook(self.runflow_conn_id)
 
-    def execute_complete(self: BatchWaiter, context: Context, event: dict[str, Any]) -> Any:
-        """Turn the final event into results: the one handler of the deferred and the blocking mode."""
+    def execute_complete(self: BatchWaiter, context: Context, event: dict[str, Any], **_: Any) -> Any:
+        """Turn the final event into results: the one handler of the deferred and the blocking mode.
+
+        Keyword arguments are ignored: only tasks deferred by version 0.1.0 pass some
+        (``expected``, ``started``), which the event now carries.
+        """
         return handle_event(self, context, event)
 
 
