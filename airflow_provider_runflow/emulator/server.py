@@ -14,6 +14,8 @@ from airflow_provider_runflow.emulator.settings import EmulatorSettings
 
 READY_PREFIX = "Runflow emulator running at "
 """First line printed once the socket listens; :class:`RunflowEmulator` reads the URL from it."""
+MEDIA_PREFIX = "Media origin at "
+"""Printed before the ready line: where generated media are served (a separate origin, its own port)."""
 BACKLOG = 4096
 
 
@@ -45,7 +47,26 @@ def _raise_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def serve(settings: EmulatorSettings, host: str, port: int, announce: Callable[[str], None]) -> None:
+def _url(host: str, sock: socket.socket) -> str:
+    bound = sock.getsockname()[1]
+    return f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
+
+
+def _with_media(app: object, settings: EmulatorSettings, host: str, media_port: int) -> tuple[object, socket.socket]:
+    """``app`` behind a port switch that sends the media socket's requests to the media origin."""
+    from airflow_provider_runflow.emulator.media import SIGNER
+    from airflow_provider_runflow.emulator.media_origin import MediaOrigin, Origins
+
+    sock = bind(host, media_port)
+    SIGNER.base_url, SIGNER.ttl, SIGNER.video_bytes = _url(host, sock), settings.media_url_ttl, settings.media_video_bytes
+    SIGNER.secret = f"media:{settings.webhook_secret}:{settings.seed}".encode()
+    print(f"{MEDIA_PREFIX}{SIGNER.base_url}", flush=True)
+    return Origins(app, MediaOrigin(settings), sock.getsockname()[1]), sock
+
+
+def serve(
+    settings: EmulatorSettings, host: str, port: int, announce: Callable[[str], None], media_port: int = 0
+) -> None:
     """Serve until SIGINT or SIGTERM; ``announce`` gets the base URL once the socket listens."""
     import uvicorn  # deferred: importing the emulator package must stay cheap
 
@@ -53,12 +74,12 @@ def serve(settings: EmulatorSettings, host: str, port: int, announce: Callable[[
 
     _raise_open_files_limit()
     sock = bind(host, port)
-    bound = sock.getsockname()[1]
-    url = f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
+    url = _url(host, sock)
     app = EmulatorApp(settings)
     app.set_base_url(url)
+    routed, media_sock = _with_media(app, settings, host, media_port)
     config = uvicorn.Config(
-        app,
+        routed,
         loop="auto",
         http="auto",
         lifespan="on",
@@ -73,7 +94,7 @@ def serve(settings: EmulatorSettings, host: str, port: int, announce: Callable[[
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, _exit_cleanly)
     announce(url)
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.Server(config).run(sockets=[sock, media_sock])
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

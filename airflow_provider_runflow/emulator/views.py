@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from airflow_provider_runflow.emulator.media import sign_output
 from airflow_provider_runflow.emulator.state import Batch, Item, Snapshot
 
 DASHBOARD = "https://app.runflow.invalid"
@@ -60,7 +61,8 @@ def batch_output(batch: Batch, snap: Snapshot, now: float) -> dict[str, Any] | N
 
 
 def item_output(item: Item, now: float) -> dict[str, Any] | None:
-    return item.result.output if item.status(now) == "succeeded" else None
+    """A succeeded item's output, its media URLs signed afresh (valid for ``media_url_ttl`` from ``now``)."""
+    return sign_output(item.result.output, now) if item.status(now) == "succeeded" else None
 
 
 def item_error(item: Item, now: float) -> dict[str, Any] | None:
