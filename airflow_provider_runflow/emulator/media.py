@@ -90,8 +90,11 @@ def png_bytes(digest: str, width: int, height: int) -> bytes:
         row[0::3], row[1::3], row[2::3] = ramp, bytes([(green + y) & 255]) * width, bytes([blue]) * width
         rows += b"\x00" + row
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(bytes(rows), 6)) + _chunk(
-        b"IEND", b""
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(bytes(rows), 6))
+        + _chunk(b"IEND", b"")
     )
 
 

@@ -58,7 +58,11 @@ def _with_media(app: object, settings: EmulatorSettings, host: str, media_port: 
     from airflow_provider_runflow.emulator.media_origin import MediaOrigin, Origins
 
     sock = bind(host, media_port)
-    SIGNER.base_url, SIGNER.ttl, SIGNER.video_bytes = _url(host, sock), settings.media_url_ttl, settings.media_video_bytes
+    SIGNER.base_url, SIGNER.ttl, SIGNER.video_bytes = (
+        _url(host, sock),
+        settings.media_url_ttl,
+        settings.media_video_bytes,
+    )
     SIGNER.secret = f"media:{settings.webhook_secret}:{settings.seed}".encode()
     print(f"{MEDIA_PREFIX}{SIGNER.base_url}", flush=True)
     return Origins(app, MediaOrigin(settings), sock.getsockname()[1]), sock

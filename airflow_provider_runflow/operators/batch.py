@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,8 @@ from airflow_provider_runflow.client.validation import (
 )
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.links.batch import XCOM_BATCH_URL, RunflowBatchLink, batch_url
+from airflow_provider_runflow.media.options import MediaOptions
+from airflow_provider_runflow.media.persist import check_media, open_copier, persisted
 from airflow_provider_runflow.operators.collection import batch_entries, write_jsonl
 from airflow_provider_runflow.operators.submission import create_batches, record_batches, recorded_batches
 from airflow_provider_runflow.operators.waiting import DEFER_GRACE, to_airflow_error, wait_blocking
@@ -45,7 +48,8 @@ class RunflowBatchOperator(BaseOperator):
     Returns one entry per input, in input order: ``{"index", "client_ref", "status", "output",
     "error", "batch_id", "run_id", "cost"}`` — ready for ``.expand()`` downstream — or, with
     ``output_path``, writes those entries as JSON Lines there and returns a small manifest.
-    Also pushes XComs ``batch_ids`` and ``summary``.
+    Also pushes XComs ``batch_ids`` and ``summary``. With ``media_path``, every media URL of every
+    succeeded item is first copied there and each entry gains ``media`` (docs/media.md).
 
     Each batch is created with an Idempotency-Key derived from the task instance (not its try),
     the chunk and its exact body, so a retry re-attaches to the same batches instead of paying
@@ -66,6 +70,8 @@ class RunflowBatchOperator(BaseOperator):
     :param cancel_on_kill: on a user kill, cancel unfinished runs (needs a service key ``rf_svc_*``).
     :param submission_key: extra part of the Idempotency-Keys (templated); e.g. ``"{{ ti.try_number }}"``
         makes each try submit new batches instead of re-attaching.
+    :param media_path: ObjectStoragePath URI (templated) to copy each succeeded item's media to, on the worker.
+    :param media: how media are copied: which URLs, concurrency, size cap, retries, ``on_error``.
     """
 
     template_fields: Sequence[str] = (
@@ -76,6 +82,7 @@ class RunflowBatchOperator(BaseOperator):
         "runflow_conn_id",
         "output_path",
         "submission_key",
+        "media_path",
     )
     template_fields_renderers = {"inputs": "json", "metadata": "json"}
     operator_extra_links = (RunflowBatchLink(),)
@@ -98,6 +105,8 @@ class RunflowBatchOperator(BaseOperator):
         output_path: str | None = None,
         cancel_on_kill: bool = False,
         submission_key: str | None = None,
+        media_path: str | None = None,
+        media: MediaOptions | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -114,6 +123,8 @@ class RunflowBatchOperator(BaseOperator):
         self.output_path = output_path
         self.cancel_on_kill = cancel_on_kill
         self.submission_key = submission_key
+        self.media_path = media_path
+        self.media = media or MediaOptions()
         self._batch_ids: list[str] = []
         if not 1 <= chunk_size <= 100 or poll_interval <= 0 or self.timeout <= 0:
             raise ValueError("chunk_size must be 1..100, poll_interval and timeout must be positive")
@@ -204,9 +215,12 @@ class RunflowBatchOperator(BaseOperator):
         if url := batch_url(batch_ids[0], states[0].links, self.hook.dashboard_url):
             context["ti"].xcom_push(key=XCOM_BATCH_URL, value=url)
         counts = expected or [state.items_total or 0 for state in states]
-        tally = Tally()
-        with self.hook.get_conn() as client:
+        tally, media_failed = Tally(), list[str]()
+        with self.hook.get_conn() as client, ExitStack() as stack:
             entries = batch_entries(client, batch_ids, counts, tally)
+            if self.media_path:
+                copier = stack.enter_context(open_copier(str(self.media_path), context, self.media, client))
+                entries = persisted(entries, copier, media_failed)
             if self.output_path:
                 value: Any = write_jsonl(str(self.output_path), entries, batch_ids)
             else:
@@ -216,6 +230,7 @@ class RunflowBatchOperator(BaseOperator):
         self.log.info("Runflow summary: %s", summary)
         if violation := self.policy.violation(tally.not_succeeded, tally.total):
             raise to_airflow_error(RunflowItemsFailedError(violation), retry_can_help=bool(self.submission_key))
+        check_media(media_failed, str(self.media_path), self.media)
         return value
 
     def on_kill(self) -> None:

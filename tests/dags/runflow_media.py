@@ -1,0 +1,82 @@
+"""DAGs the media tests run with dag.test(): images copied to ``{{ var.value.runflow_media_path }}``."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from typing import Any
+
+from airflow.sdk import DAG, task
+
+from airflow_provider_runflow.media import MediaOptions, persist_media
+from airflow_provider_runflow.operators.batch import RunflowBatchOperator
+
+START = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+MEDIA_PATH = "{{ var.value.runflow_media_path }}"
+FAST = {"poll_interval": 0.2}
+DAGS: dict[str, DAG] = {}
+
+
+def images(n: int, side: int = 24) -> list[dict[str, Any]]:
+    """``n`` distinct image inputs, small so that 250 of them copy in a second."""
+    return [{"prompt": f"cat {i}", "width": side, "height": side + i % 5, "client_ref": f"img-{i}"} for i in range(n)]
+
+
+def _dag(dag_id: str) -> DAG:
+    dag = DAG(dag_id, schedule=None, start_date=START, catchup=False, tags=["runflow-tests"])
+    DAGS[dag_id] = dag
+    return dag
+
+
+for mode, deferrable in (("deferred", True), ("blocking", False)):
+    with _dag(f"rf_media_{mode}"):
+        RunflowBatchOperator(
+            task_id="run", model="acme/image-gen", inputs=images(250), media_path=MEDIA_PATH, deferrable=deferrable, **FAST
+        )
+
+with _dag("rf_media_jsonl"):
+    RunflowBatchOperator(
+        task_id="run",
+        model="acme/image-gen",
+        inputs=images(120),
+        media_path=MEDIA_PATH,
+        output_path="{{ var.value.runflow_output_path }}",
+        **FAST,
+    )
+
+with _dag("rf_media_retry"):
+    # One attempt per file: a single injected 500 fails the first try, which the retry must finish.
+    RunflowBatchOperator(
+        task_id="run",
+        model="acme/image-gen",
+        inputs=images(250),
+        media_path=MEDIA_PATH,
+        media=MediaOptions(attempts=1),
+        retries=1,
+        retry_delay=datetime.timedelta(seconds=0),
+        **FAST,
+    )
+
+with _dag("rf_media_continue"):
+    RunflowBatchOperator(
+        task_id="run",
+        model="acme/image-gen",
+        inputs=images(10),
+        media_path=MEDIA_PATH,
+        media=MediaOptions(attempts=1, on_error="continue"),
+        **FAST,
+    )
+
+with _dag("rf_media_later"):
+    # The URLs lapse (the emulator's TTL is shorter than the pause) before the media are copied.
+    @task
+    def pause(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        time.sleep(2.5)
+        return entries
+
+    @task
+    def keep(entries: list[dict[str, Any]], media_path: str) -> list[dict[str, Any]]:
+        return persist_media(entries, media_path)
+
+    produced = RunflowBatchOperator(task_id="run", model="acme/image-gen", inputs=images(30), **FAST)
+    keep(pause(produced.output), media_path=MEDIA_PATH)
