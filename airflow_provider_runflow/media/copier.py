@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
@@ -84,18 +83,17 @@ class MediaCopier:
             return error_record(job.url, f"{shown(job.url)}: {type(err).__name__}: {err}")
 
     def _download(self, job: FileJob) -> dict[str, Any]:
-        url, refreshes = job.url, 0
+        url, read_at, refreshes = job.url, 0.0, 0
         while True:
-            started = time.time()
             try:
                 stored = copy_with_retries(self.http, url, self.folder, job.stem, self.options)
                 break
             except ExpiredMediaError:
                 can_refresh = self.refresher is not None and refreshes < self.options.refreshes
-                fresh = self.refresher.url(job, started) if self.refresher and can_refresh else None
+                fresh = self.refresher.url(job, read_at) if self.refresher and can_refresh else None
                 if fresh is None:
                     raise
                 log.info("Media of item %d: URL refused or expired, retrying with a fresh one", job.index)
-                url, refreshes = fresh, refreshes + 1
+                (url, read_at), refreshes = fresh, refreshes + 1
         write_sidecar(self.folder, stored)
         return stored_record(job.url, stored)
