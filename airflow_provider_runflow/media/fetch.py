@@ -18,6 +18,8 @@ from airflow_provider_runflow.media.layout import extension, is_allowed, media_t
 from airflow_provider_runflow.media.options import MediaOptions
 
 CHUNK = 1024 * 1024
+UPLOAD_BLOCK = 8 * 1024 * 1024
+"""Buffer of one upload part: s3fs would otherwise hold 50 MiB per file being written (5 MiB is S3's minimum)."""
 _TRANSIENT_STATUS = {408, 425, 429}
 _EXPIRED_STATUS = {401, 403, 410}
 
@@ -79,7 +81,7 @@ def _write(chunks: Any, target: Any, max_bytes: int) -> tuple[int, str]:
     """Stream ``chunks`` to ``target``; return (bytes, sha256). A partial file is removed."""
     digest, size = hashlib.sha256(), 0
     try:
-        with target.open("wb") as out:
+        with target.open("wb", block_size=UPLOAD_BLOCK) as out:
             for chunk in chunks:
                 size += len(chunk)
                 if size > max_bytes:
