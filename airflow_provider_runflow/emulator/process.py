@@ -130,12 +130,12 @@ class RunflowEmulator:
 
         threading.Thread(target=read, name="runflow-emulator-stdout", daemon=True).start()
         deadline = time.monotonic() + self.startup_timeout
-        while not found:
+        while not (found and media):
             if process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"the Runflow emulator did not start (exit code {process.returncode})")
             time.sleep(0.02)
-        return found[0], media[0] if media else ""
+        return found[0], media[0]
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + self.startup_timeout

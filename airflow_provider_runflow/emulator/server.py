@@ -9,13 +9,18 @@ import signal
 import socket
 from collections.abc import Callable
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from airflow_provider_runflow.emulator.settings import EmulatorSettings
+
+if TYPE_CHECKING:
+    from airflow_provider_runflow.emulator.app import EmulatorApp
+    from airflow_provider_runflow.emulator.media_origin import Origins
 
 READY_PREFIX = "Runflow emulator running at "
 """First line printed once the socket listens; :class:`RunflowEmulator` reads the URL from it."""
 MEDIA_PREFIX = "Media origin at "
-"""Printed before the ready line: where generated media are served (a separate origin, its own port)."""
+"""Printed after the ready lines: where generated media are served (a separate origin, its own port)."""
 BACKLOG = 4096
 
 
@@ -52,19 +57,17 @@ def _url(host: str, sock: socket.socket) -> str:
     return f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
 
 
-def _with_media(app: object, settings: EmulatorSettings, host: str, media_port: int) -> tuple[object, socket.socket]:
+def _with_media(
+    app: EmulatorApp, settings: EmulatorSettings, host: str, media_port: int
+) -> tuple[Origins, socket.socket]:
     """``app`` behind a port switch that sends the media socket's requests to the media origin."""
     from airflow_provider_runflow.emulator.media import SIGNER
     from airflow_provider_runflow.emulator.media_origin import MediaOrigin, Origins
 
     sock = bind(host, media_port)
-    SIGNER.base_url, SIGNER.ttl, SIGNER.video_bytes = (
-        _url(host, sock),
-        settings.media_url_ttl,
-        settings.media_video_bytes,
-    )
+    SIGNER.base_url = _url(host, sock)
+    SIGNER.ttl, SIGNER.video_bytes = settings.media_url_ttl, settings.media_video_bytes
     SIGNER.secret = f"media:{settings.webhook_secret}:{settings.seed}".encode()
-    print(f"{MEDIA_PREFIX}{SIGNER.base_url}", flush=True)
     return Origins(app, MediaOrigin(settings), sock.getsockname()[1]), sock
 
 
@@ -98,6 +101,7 @@ def serve(
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, _exit_cleanly)
     announce(url)
+    print(f"{MEDIA_PREFIX}{_url(host, media_sock)}", flush=True)
     uvicorn.Server(config).run(sockets=[sock, media_sock])
 
 

@@ -11,9 +11,9 @@ from airflow.sdk import DAG, task
 from airflow_provider_runflow.media import MediaOptions, persist_media
 from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 
-START = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+START = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 MEDIA_PATH = "{{ var.value.runflow_media_path }}"
-FAST = {"poll_interval": 0.2}
+FAST: dict[str, Any] = {"poll_interval": 0.2}
 DAGS: dict[str, DAG] = {}
 
 
@@ -31,7 +31,12 @@ def _dag(dag_id: str) -> DAG:
 for mode, deferrable in (("deferred", True), ("blocking", False)):
     with _dag(f"rf_media_{mode}"):
         RunflowBatchOperator(
-            task_id="run", model="acme/image-gen", inputs=images(250), media_path=MEDIA_PATH, deferrable=deferrable, **FAST
+            task_id="run",
+            model="acme/image-gen",
+            inputs=images(250),
+            media_path=MEDIA_PATH,
+            deferrable=deferrable,
+            **FAST,
         )
 
 with _dag("rf_media_jsonl"):
@@ -70,7 +75,7 @@ with _dag("rf_media_continue"):
 with _dag("rf_media_later"):
     # The URLs lapse (the emulator's TTL is shorter than the pause) before the media are copied.
     @task
-    def pause(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def pause(entries: Any) -> Any:
         time.sleep(2.5)
         return entries
 

@@ -62,7 +62,8 @@ def test_a_url_listed_twice_is_copied_once() -> None:
 def test_path_parts_are_made_safe_and_changed_ones_get_a_hash(value: str, expected: str) -> None:
     part = safe_part(value)
     assert part.startswith(expected)
-    assert "/" not in part and not part.startswith(".")
+    assert "/" not in part
+    assert not part.startswith(".")
     assert (part == value) == (expected == value)
 
 
@@ -113,7 +114,9 @@ def test_the_failure_message_names_the_items() -> None:
     failed = failed_items(entries)
     assert failed == ["item 1 (cat): https://h/1.png answered 404"]
     message = failure_message(failed, "s3://bucket/media")
-    assert message is not None and "item 1 (cat)" in message and "s3://bucket/media" in message
+    assert message is not None
+    assert "item 1 (cat)" in message
+    assert "s3://bucket/media" in message
     assert failure_message([], "s3://bucket/media") is None
 
 

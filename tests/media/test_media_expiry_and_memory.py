@@ -89,7 +89,8 @@ def test_a_50_mb_video_is_copied_with_flat_memory(emu: RunflowEmulator, tmp_path
     assert record["bytes"] == 50 * MB
     assert record["sha256"] == hashlib.sha256(expected).hexdigest()
     assert local(record["path"]).read_bytes() == expected
-    assert record["content_type"] == "video/mp4" and record["path"].endswith("/00000.mp4")
+    assert record["content_type"] == "video/mp4"
+    assert record["path"].endswith("/00000.mp4")
     assert peak < 8 * MB, f"copying 50 MB peaked at {peak / MB:.1f} MB of Python memory"
 
 

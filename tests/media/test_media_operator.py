@@ -93,7 +93,8 @@ def test_media_failure_under_continue_keeps_every_result(media_emulator: Runflow
     failed = [entry for entry in entries if entry["media"][0].get("error")]
     assert len(failed) == 2
     for entry in failed:
-        assert entry["status"] == "succeeded" and entry["output"]["image_url"]
+        assert entry["status"] == "succeeded"
+        assert entry["output"]["image_url"]
         assert "answered 502" in entry["media"][0]["error"]
         assert entry["media"][0]["path"] is None
         assert "signature" not in entry["media"][0]["error"]

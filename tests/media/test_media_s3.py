@@ -58,7 +58,8 @@ def assert_in_bucket(client: Any, entries: list[dict[str, Any]], dag_id: str) ->
     for entry in entries:
         [record] = entry["media"]
         key = record["path"].removeprefix(f"s3://{BUCKET}/")
-        assert key.startswith(f"media/{dag_id}/") and key.endswith(f"/run/{entry['index']:05d}.png")
+        assert key.startswith(f"media/{dag_id}/")
+        assert key.endswith(f"/run/{entry['index']:05d}.png")
         data = client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
         assert data == expected_png(entry["output"]["image_url"])
         assert record["sha256"] == hashlib.sha256(data).hexdigest()
