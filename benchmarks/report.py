@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmarks.plots import collection_plot, scale_plot
+from benchmarks.plots import collection_plot, media_plot, scale_plot
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = "runflow-trigger (aiohttp transport)"
@@ -93,6 +93,22 @@ def _p3(p3: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _p4(p4: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| workload | copier | seconds | MiB/s | ÷ bare | peak RSS growth (MiB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    bare = {row["workload"]: row for row in p4 if row["case"] == "bare"}
+    for row in p4:
+        name = "**ours** (MediaCopier)" if row["case"] == "ours" else "bare aiohttp"
+        ratio = _ratio(row["mib_per_s"], bare.get(row["workload"], {}).get("mib_per_s"))
+        lines.append(
+            f"| {row['workload']} | {name} | {row['seconds']:.2f} | {row['mib_per_s']:.1f} | {ratio} "
+            f"| {row['rss_growth_mib']:.1f} |"
+        )
+    return lines
+
+
 def _header(results: dict[str, Any]) -> list[str]:
     runs = results.get("runs", {})
     lines = ["| section | date | command | machine |", "|---|---|---|---|"]
@@ -120,6 +136,9 @@ def write_report(results: dict[str, Any], docs: Path = ROOT / "docs", notes: str
     if p3 := results.get("p3"):
         collection_plot(p3, images / "bench-collection.png")
         body += ["\n## P3: output collection\n", *_p3(p3), "\n![collection](images/bench-collection.png)\n"]
+    if p4 := results.get("p4"):
+        media_plot(p4, images / "bench-media.png")
+        body += ["\n## P4: media persistence\n", *_p4(p4), "\n![media](images/bench-media.png)\n"]
     body.append(notes)
     target = docs / "benchmarks.md"
     target.write_text("\n".join(body) + "\n")

@@ -3,6 +3,7 @@
 python -m benchmarks.run            # full: P1 at N=100, 1,000, 5,000 (~20 min), P2, P3
 python -m benchmarks.run --smoke    # CI size, under 90 s; figures not asserted
 python -m benchmarks.run --sections p2,p3   # re-run some sections, keep the others' figures
+python -m benchmarks.run --sections p4      # media persistence only (1,000 images, 20 x 50 MiB videos)
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def _scale_settings(smoke: bool) -> ScaleSettings:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes for CI")
-    parser.add_argument("--sections", default="p1,p2,p3")
+    parser.add_argument("--sections", default="p1,p2,p3,p4")
     parser.add_argument("--sizes", default="", help="P1 sizes to (re)run, e.g. 5000; other sizes' rows are kept")
     parser.add_argument("--output", type=Path, default=None, help="results JSON (default results/latest.json)")
     args = parser.parse_args(argv)
@@ -68,6 +69,10 @@ def _run_section(name: str, smoke: bool, sizes: str, previous: Any) -> Any:
         from benchmarks.collection import run_collection
 
         return run_collection(batches=(2, 5) if smoke else (10, 100))
+    if name == "p4":
+        from benchmarks.media import run_media
+
+        return run_media(images=50, videos=2, video_mib=5) if smoke else run_media()
     raise SystemExit(f"unknown section {name!r}")
 
 

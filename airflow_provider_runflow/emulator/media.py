@@ -78,7 +78,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=1024)
 def png_bytes(digest: str, width: int, height: int) -> bytes:
     """An RGB PNG determined by ``digest``: a horizontal red ramp, a vertical green ramp, a fixed blue."""
     width, height = max(1, min(width, MAX_SIDE)), max(1, min(height, MAX_SIDE))
