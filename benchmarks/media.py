@@ -121,10 +121,10 @@ def run_media(images: int = 1000, videos: int = 20, video_mib: int = 50) -> list
         tempfile.TemporaryDirectory() as tmp,
     ):
         workloads = {
-            f"{images:,} images (256×256 PNG)": _entries(
+            f"{images:,} images (256x256 PNG)": _entries(
                 emu, "acme/image-gen", [{"prompt": f"p{i}", "width": 256, "height": 256} for i in range(images)]
             ),
-            f"{videos} videos × {video_mib} MiB": _entries(
+            f"{videos} videos x {video_mib} MiB": _entries(
                 emu, "acme/video/gen-v2", [{"prompt": f"v{i}"} for i in range(videos)]
             ),
         }

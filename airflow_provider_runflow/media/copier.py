@@ -15,10 +15,11 @@ from airflow_provider_runflow.media.fetch import (
     media_client,
     shown,
 )
+from airflow_provider_runflow.media.folder import Folder
 from airflow_provider_runflow.media.options import MediaOptions
 from airflow_provider_runflow.media.plan import FileJob, file_jobs, with_media
 from airflow_provider_runflow.media.refresh import FreshUrls
-from airflow_provider_runflow.media.stored import already_stored, listed, write_sidecar
+from airflow_provider_runflow.media.stored import already_stored, complete_files, write_sidecar
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +46,10 @@ class MediaCopier:
     """
 
     def __init__(self, folder: Any, options: MediaOptions, refresher: FreshUrls | None = None) -> None:
-        self.folder, self.options, self.refresher = folder, options, refresher
+        self.folder, self.options, self.refresher = Folder.of(folder), options, refresher
         self.http = media_client(options)
         self.pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="runflow-media")
-        self.names: set[str] | None = None
+        self.complete: dict[str, str] | None = None
 
     def __enter__(self) -> MediaCopier:
         return self
@@ -60,20 +61,21 @@ class MediaCopier:
     def add_media(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``entries`` with ``media`` records; copies run ``options.concurrency`` at a time."""
         jobs = file_jobs(entries, self.options.select)
-        if jobs and self.names is None:
-            if getattr(self.folder, "protocol", "file") in ("file", "local"):
-                self.folder.mkdir(parents=True, exist_ok=True)
-            self.names = listed(self.folder)
+        if jobs and self.complete is None:
+            if self.folder.local:
+                self.folder.fs.makedirs(self.folder.path, exist_ok=True)
+            self.complete = complete_files(self.folder.names())
         records = list(self.pool.map(self._copy, jobs))
         failed = sum(1 for record in records if record.get("error"))
         if jobs:
             total = sum(record.get("bytes") or 0 for record in records)
-            log.info("Media: %d file(s), %d bytes in %s; %d failed", len(jobs) - failed, total, self.folder, failed)
+            log.info("Media: %d file(s), %d bytes in %s; %d failed", len(jobs) - failed, total, self.folder.uri, failed)
         return with_media(entries, jobs, records)
 
     def _copy(self, job: FileJob) -> dict[str, Any]:
         try:
-            found = already_stored(self.folder, self.names or set(), job.stem)
+            earlier = (self.complete or {}).get(job.stem)
+            found = already_stored(self.folder, earlier) if earlier else None
             if found is not None:
                 return stored_record(job.url, found)
             return self._download(job)
@@ -95,5 +97,5 @@ class MediaCopier:
                     raise
                 log.info("Media of item %d: URL refused or expired, retrying with a fresh one", job.index)
                 (url, read_at), refreshes = fresh, refreshes + 1
-        write_sidecar(self.folder, stored)
+        write_sidecar(self.folder, stored.path.rsplit("/", 1)[-1], stored.sha256)
         return stored_record(job.url, stored)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
 
+from airflow_provider_runflow.media.folder import Folder
 from airflow_provider_runflow.media.layout import extension, is_allowed, media_type
 from airflow_provider_runflow.media.options import MediaOptions
 
@@ -77,11 +78,11 @@ def _refusal(response: httpx.Response, url: str) -> MediaError:
     return MediaError(where)
 
 
-def _write(chunks: Any, target: Any, max_bytes: int) -> tuple[int, str]:
-    """Stream ``chunks`` to ``target``; return (bytes, sha256). A partial file is removed."""
+def _write(chunks: Any, folder: Folder, name: str, max_bytes: int) -> tuple[int, str]:
+    """Stream ``chunks`` to ``folder/name``; return (bytes, sha256). A partial file is removed."""
     digest, size = hashlib.sha256(), 0
     try:
-        with target.open("wb", block_size=UPLOAD_BLOCK) as out:
+        with folder.fs.open(folder.at(name), "wb", block_size=UPLOAD_BLOCK) as out:
             for chunk in chunks:
                 size += len(chunk)
                 if size > max_bytes:
@@ -89,12 +90,12 @@ def _write(chunks: Any, target: Any, max_bytes: int) -> tuple[int, str]:
                 digest.update(chunk)
                 out.write(chunk)
     except BaseException:
-        target.unlink(missing_ok=True)
+        folder.remove(name)
         raise
     return size, digest.hexdigest()
 
 
-def copy_once(http: httpx.Client, url: str, folder: Any, stem: str, options: MediaOptions) -> Stored:
+def copy_once(http: httpx.Client, url: str, folder: Folder, stem: str, options: MediaOptions) -> Stored:
     """One attempt at copying ``url`` to ``folder/{stem}.{ext}`` (the extension from the Content-Type)."""
     try:
         with http.stream("GET", url) as response:
@@ -106,18 +107,18 @@ def copy_once(http: httpx.Client, url: str, folder: Any, stem: str, options: Med
             length = response.headers.get("content-length", "")
             if length.isdigit() and int(length) > options.max_bytes:
                 raise MediaError(f"{shown(url)} is {length} bytes, above the {options.max_bytes}-byte cap")
-            target = folder / f"{stem}.{extension(declared)}"
-            size, sha256 = _write(response.iter_bytes(CHUNK), target, options.max_bytes)
+            name = f"{stem}.{extension(declared)}"
+            size, sha256 = _write(response.iter_bytes(), folder, name, options.max_bytes)
     except httpx.TimeoutException as err:
         raise TransientMediaError(f"{shown(url)} timed out ({type(err).__name__})") from None
     except (httpx.RemoteProtocolError, httpx.NetworkError) as err:
         raise TransientMediaError(f"{shown(url)}: connection failed ({type(err).__name__}: {err})") from None
     except httpx.HTTPError as err:
         raise MediaError(f"{shown(url)}: {type(err).__name__}: {err}") from None
-    return Stored(str(target), media_type(declared), size, sha256)
+    return Stored(folder.uri_of(name), media_type(declared), size, sha256)
 
 
-def copy_with_retries(http: httpx.Client, url: str, folder: Any, stem: str, options: MediaOptions) -> Stored:
+def copy_with_retries(http: httpx.Client, url: str, folder: Folder, stem: str, options: MediaOptions) -> Stored:
     """:func:`copy_once`, retried with exponential backoff and jitter on transient failures only."""
     retrying = Retrying(
         retry=retry_if_exception_type(TransientMediaError),
