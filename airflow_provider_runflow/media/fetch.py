@@ -1,18 +1,23 @@
 """Copying one media URL into storage, chunk by chunk, hashing as it goes: the I/O shell of media persistence.
 
 The media host gets a plain GET from a client of its own: no Runflow API key, no
-``X-Organization-Id``; presigned URLs carry their own authorisation.
+``X-Organization-Id``; presigned URLs carry their own authorisation. Downloads run on one
+asyncio loop (aiohttp: a fraction of a thread-per-download client's CPU per file); storage
+writes, which may block (s3fs uploads a part), run on I/O threads, 1 MiB at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
+import aiohttp
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
 
 from airflow_provider_runflow.media.folder import Folder
 from airflow_provider_runflow.media.layout import extension, is_allowed, media_type
@@ -23,6 +28,7 @@ UPLOAD_BLOCK = 8 * 1024 * 1024
 """Buffer of one upload part: s3fs would otherwise hold 50 MiB per file being written (5 MiB is S3's minimum)."""
 _TRANSIENT_STATUS = {408, 425, 429}
 _EXPIRED_STATUS = {401, 403, 410}
+T = TypeVar("T")
 
 
 class MediaError(Exception):
@@ -53,78 +59,110 @@ def shown(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-def media_client(options: MediaOptions) -> httpx.Client:
-    """The client for media hosts: no auth, no Runflow headers; redirects followed (http(s) only)."""
-    return httpx.Client(
-        timeout=httpx.Timeout(options.timeout),
-        follow_redirects=True,
-        limits=httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency),
+async def on_io(io: Executor, function: Callable[..., T], *args: Any) -> T:
+    """Run blocking storage work on the I/O threads, so the downloads on the loop keep flowing."""
+    return await asyncio.get_running_loop().run_in_executor(io, function, *args)
+
+
+def media_session(options: MediaOptions) -> aiohttp.ClientSession:
+    """The client for media hosts: no auth, no Runflow headers, no ``~/.netrc`` (``trust_env=False``)."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=options.concurrency),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=options.timeout, sock_read=options.timeout),
         headers={"User-Agent": "airflow-provider-runflow media"},
+        trust_env=False,
     )
 
 
-def _refusal(response: httpx.Response, url: str) -> MediaError:
+async def _refusal(response: aiohttp.ClientResponse, url: str) -> MediaError:
     """The error for a non-200 answer, read from at most the first 2 KiB of its body."""
-    head = b""
-    for chunk in response.iter_bytes():
-        head += chunk
-        if len(head) >= 2048:
-            break
-    where = f"{shown(url)} answered {response.status_code}"
-    if response.status_code in _EXPIRED_STATUS or b"xpired" in head[:2048]:
+    head = await response.content.read(2048)
+    where = f"{shown(url)} answered {response.status}"
+    if response.status in _EXPIRED_STATUS or b"xpired" in head:
         return ExpiredMediaError(f"{where}: the URL has expired or is refused")
-    if response.status_code in _TRANSIENT_STATUS or response.status_code >= 500:
+    if response.status in _TRANSIENT_STATUS or response.status >= 500:
         return TransientMediaError(where)
     return MediaError(where)
 
 
-def _write(chunks: Any, folder: Folder, name: str, max_bytes: int) -> tuple[int, str]:
-    """Stream ``chunks`` to ``folder/name``; return (bytes, sha256). A partial file is removed."""
-    digest, size = hashlib.sha256(), 0
+class _Sink:
+    """A file written on the I/O threads: opened with its first chunks, hashed as they are written."""
+
+    def __init__(self, folder: Folder, name: str) -> None:
+        self.folder, self.name, self.digest = folder, name, hashlib.sha256()
+        self.out: Any = None
+
+    def write(self, chunks: list[bytes], last: bool) -> None:
+        if self.out is None:
+            self.out = self.folder.fs.open(self.folder.at(self.name), "wb", block_size=UPLOAD_BLOCK)
+        for chunk in chunks:
+            self.digest.update(chunk)
+            self.out.write(chunk)
+        if last:
+            self.out.close()
+
+    def discard(self) -> None:
+        try:
+            if self.out is not None:
+                self.out.close()
+        finally:
+            self.folder.remove(self.name)
+
+
+async def _write(chunks: AsyncIterator[bytes], folder: Folder, name: str, max_bytes: int, io: Executor) -> Stored:
+    """Stream ``chunks`` to ``folder/name``, handing the I/O threads 1 MiB at a time; a partial file is removed."""
+    sink, pending, buffered, size = _Sink(folder, name), list[bytes](), 0, 0
     try:
-        with folder.fs.open(folder.at(name), "wb", block_size=UPLOAD_BLOCK) as out:
-            for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise MediaError(f"larger than the {max_bytes}-byte cap; not kept")
-                digest.update(chunk)
-                out.write(chunk)
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise MediaError(f"larger than the {max_bytes}-byte cap; not kept")
+            pending.append(chunk)
+            buffered += len(chunk)
+            if buffered >= CHUNK:
+                await on_io(io, sink.write, pending, False)
+                pending, buffered = [], 0
+        await on_io(io, sink.write, pending, True)
     except BaseException:
-        folder.remove(name)
+        await asyncio.shield(on_io(io, sink.discard))
         raise
-    return size, digest.hexdigest()
+    return Stored(folder.uri_of(name), "", size, sink.digest.hexdigest())
 
 
-def copy_once(http: httpx.Client, url: str, folder: Folder, stem: str, options: MediaOptions) -> Stored:
+async def copy_once(
+    session: aiohttp.ClientSession, url: str, folder: Folder, stem: str, options: MediaOptions, io: Executor
+) -> Stored:
     """One attempt at copying ``url`` to ``folder/{stem}.{ext}`` (the extension from the Content-Type)."""
     try:
-        with http.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise _refusal(response, url)
-            declared = response.headers.get("content-type", "")
+        async with session.get(url) as response:
+            if response.status != 200:
+                raise await _refusal(response, url)
+            declared = response.headers.get("Content-Type", "")
             if not is_allowed(declared, options.content_types):
                 raise MediaError(f"{shown(url)} answered Content-Type {declared or 'none'!r}, not a media type")
-            length = response.headers.get("content-length", "")
+            length = response.headers.get("Content-Length", "")
             if length.isdigit() and int(length) > options.max_bytes:
                 raise MediaError(f"{shown(url)} is {length} bytes, above the {options.max_bytes}-byte cap")
             name = f"{stem}.{extension(declared)}"
-            size, sha256 = _write(response.iter_bytes(), folder, name, options.max_bytes)
-    except httpx.TimeoutException as err:
+            stored = await _write(response.content.iter_any(), folder, name, options.max_bytes, io)
+    except TimeoutError as err:
         raise TransientMediaError(f"{shown(url)} timed out ({type(err).__name__})") from None
-    except (httpx.RemoteProtocolError, httpx.NetworkError) as err:
+    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as err:
         raise TransientMediaError(f"{shown(url)}: connection failed ({type(err).__name__}: {err})") from None
-    except httpx.HTTPError as err:
-        raise MediaError(f"{shown(url)}: {type(err).__name__}: {err}") from None
-    return Stored(folder.uri_of(name), media_type(declared), size, sha256)
+    except aiohttp.ClientError as err:
+        raise MediaError(f"{shown(url)}: {type(err).__name__}") from None
+    return Stored(stored.path, media_type(declared), stored.bytes, stored.sha256)
 
 
-def copy_with_retries(http: httpx.Client, url: str, folder: Folder, stem: str, options: MediaOptions) -> Stored:
+async def copy_with_retries(
+    session: aiohttp.ClientSession, url: str, folder: Folder, stem: str, options: MediaOptions, io: Executor
+) -> Stored:
     """:func:`copy_once`, retried with exponential backoff and jitter on transient failures only."""
-    retrying = Retrying(
+    retrying = AsyncRetrying(
         retry=retry_if_exception_type(TransientMediaError),
         stop=stop_after_attempt(options.attempts),
         wait=wait_exponential(multiplier=0.25, max=8) + wait_random(0, 0.25),
         reraise=True,
     )
-    result: Stored = retrying(copy_once, http, url, folder, stem, options)
-    return result
+    stored: Stored = await retrying(copy_once, session, url, folder, stem, options, io)
+    return stored
