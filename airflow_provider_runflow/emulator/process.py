@@ -170,8 +170,8 @@ class RunflowEmulator:
             raise RuntimeError("the Runflow emulator is not running; use it as a context manager")
         return self._control
 
-    def _call(self, method: str, path: str, json: Any = None) -> Any:
-        response = self._client().request(method, f"/_emulator/{path}", json=json)
+    def _call(self, method: str, path: str, json: Any = None, prefix: str = "/_emulator") -> Any:
+        response = self._client().request(method, f"{prefix}/{path}", json=json)
         response.raise_for_status()
         return response.json()
 
@@ -205,9 +205,7 @@ class RunflowEmulator:
         return result
 
     def _media(self, method: str, path: str, json: Any = None) -> Any:
-        response = self._client().request(method, f"{self.media_url}/_media/{path}", json=json)
-        response.raise_for_status()
-        return response.json()
+        return self._call(method, path, json, prefix=f"{self.media_url}/_media")
 
     def set_media_faults(self, rules: Iterable[FaultRule]) -> None:
         """Replace the media origin's fault rules (route ``"*"``): 5xx, 429, drops mid-body, stalls."""

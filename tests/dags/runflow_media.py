@@ -49,28 +49,16 @@ with _dag("rf_media_jsonl"):
         **FAST,
     )
 
-with _dag("rf_media_retry"):
-    # One attempt per file: a single injected 500 fails the first try, which the retry must finish.
-    RunflowBatchOperator(
-        task_id="run",
-        model="acme/image-gen",
-        inputs=images(250),
-        media_path=MEDIA_PATH,
-        media=MediaOptions(attempts=1),
-        retries=1,
-        retry_delay=datetime.timedelta(seconds=0),
-        **FAST,
-    )
-
-with _dag("rf_media_continue"):
-    RunflowBatchOperator(
-        task_id="run",
-        model="acme/image-gen",
-        inputs=images(10),
-        media_path=MEDIA_PATH,
-        media=MediaOptions(attempts=1, on_error="continue"),
-        **FAST,
-    )
+# One attempt per file: a single injected 500 fails the first try, which the retry must finish.
+RETRY = {"media": MediaOptions(attempts=1), "retries": 1, "retry_delay": datetime.timedelta(seconds=0)}
+for dag_id, count, extra in (
+    ("rf_media_retry", 250, RETRY),
+    ("rf_media_continue", 10, {"media": MediaOptions(attempts=1, on_error="continue")}),
+):
+    with _dag(dag_id):
+        RunflowBatchOperator(
+            task_id="run", model="acme/image-gen", inputs=images(count), media_path=MEDIA_PATH, **FAST, **extra
+        )
 
 with _dag("rf_media_later"):
     # The URLs lapse (the emulator's TTL is shorter than the pause) before the media are copied.
