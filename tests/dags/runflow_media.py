@@ -10,6 +10,8 @@ from airflow.sdk import DAG, task
 
 from airflow_provider_runflow.media import MediaOptions, persist_media
 from airflow_provider_runflow.operators.batch import RunflowBatchOperator
+from airflow_provider_runflow.operators.media import RunflowPersistMediaOperator
+from airflow_provider_runflow.sensors.batch import RunflowBatchSensor
 
 START = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 MEDIA_PATH = "{{ var.value.runflow_media_path }}"
@@ -22,8 +24,8 @@ def images(n: int, side: int = 24) -> list[dict[str, Any]]:
     return [{"prompt": f"cat {i}", "width": side, "height": side + i % 5, "client_ref": f"img-{i}"} for i in range(n)]
 
 
-def _dag(dag_id: str) -> DAG:
-    dag = DAG(dag_id, schedule=None, start_date=START, catchup=False, tags=["runflow-tests"])
+def _dag(dag_id: str, **kwargs: Any) -> DAG:
+    dag = DAG(dag_id, schedule=None, start_date=START, catchup=False, tags=["runflow-tests"], **kwargs)
     DAGS[dag_id] = dag
     return dag
 
@@ -73,3 +75,11 @@ with _dag("rf_media_later"):
 
     produced = RunflowBatchOperator(task_id="run", model="acme/image-gen", inputs=images(30), **FAST)
     keep(pause(produced.output), media_path=MEDIA_PATH)
+
+# Batches created elsewhere: the sensor waits, then their media are kept by batch id.
+with _dag("rf_media_after_sensor", render_template_as_native_obj=True):
+    waited = RunflowBatchSensor(task_id="wait", batch_ids="{{ var.json.runflow_batch_ids }}", poke_interval=0.2)
+    kept = RunflowPersistMediaOperator(
+        task_id="keep", batch_ids="{{ ti.xcom_pull(task_ids='wait')['batch_ids'] }}", media_path=MEDIA_PATH
+    )
+    waited >> kept

@@ -15,7 +15,9 @@ from media_support import (
     media_dag,
 )
 
+from airflow_provider_runflow.client import build_batch_request
 from airflow_provider_runflow.emulator import FaultKind, FaultRule, RunflowEmulator
+from airflow_provider_runflow.hooks.runflow import RunflowHook
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -100,3 +102,20 @@ def test_media_failure_under_continue_keeps_every_result(media_emulator: Runflow
         assert "signature" not in entry["media"][0]["error"]
     stored = [entry for entry in entries if entry not in failed]
     assert all(local(entry["media"][0]["path"]).exists() for entry in stored)
+
+
+def test_media_of_batches_a_sensor_waited_for_are_kept(
+    media_emulator: RunflowEmulator, media_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with RunflowHook().get_conn() as client:
+        inputs = [{"prompt": f"dog {i}", "width": 16, "height": 16, "client_ref": f"dog-{i}"} for i in range(5)]
+        batch_ids = [client.create_batch("acme/image-gen", build_batch_request(inputs)).id for _ in range(2)]
+    monkeypatch.setenv("AIRFLOW_VAR_RUNFLOW_BATCH_IDS", json.dumps(batch_ids))
+    run = media_dag("rf_media_after_sensor").test()
+    assert run.state == "success"
+    entries = xcom(run, "keep")
+    assert [entry["index"] for entry in entries] == list(range(10))
+    assert [entry["client_ref"] for entry in entries] == [f"dog-{i}" for i in range(5)] * 2
+    [folder] = (media_folder / "rf_media_after_sensor").iterdir()
+    assert_images_stored(entries, folder / "keep")
+    assert_no_runflow_credentials(media_emulator)
