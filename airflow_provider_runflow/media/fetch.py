@@ -109,8 +109,12 @@ class _Sink:
             self.folder.remove(self.name)
 
 
-async def _write(chunks: AsyncIterator[bytes], folder: Folder, name: str, max_bytes: int, io: Executor) -> Stored:
-    """Stream ``chunks`` to ``folder/name``, handing the I/O threads 1 MiB at a time; a partial file is removed."""
+async def _write(
+    chunks: AsyncIterator[bytes], folder: Folder, name: str, max_bytes: int, io: Executor
+) -> tuple[int, str]:
+    """Stream ``chunks`` to ``folder/name``, handing the I/O threads 1 MiB at a time; return (bytes, sha256).
+
+    A partial file is removed."""
     sink, pending, buffered, size = _Sink(folder, name), list[bytes](), 0, 0
     try:
         async for chunk in chunks:
@@ -126,7 +130,7 @@ async def _write(chunks: AsyncIterator[bytes], folder: Folder, name: str, max_by
     except BaseException:
         await asyncio.shield(on_io(io, sink.discard))
         raise
-    return Stored(folder.uri_of(name), "", size, sink.digest.hexdigest())
+    return size, sink.digest.hexdigest()
 
 
 async def copy_once(
@@ -144,14 +148,14 @@ async def copy_once(
             if length.isdigit() and int(length) > options.max_bytes:
                 raise MediaError(f"{shown(url)} is {length} bytes, above the {options.max_bytes}-byte cap")
             name = f"{stem}.{extension(declared)}"
-            stored = await _write(response.content.iter_any(), folder, name, options.max_bytes, io)
+            size, sha256 = await _write(response.content.iter_any(), folder, name, options.max_bytes, io)
     except TimeoutError as err:
         raise TransientMediaError(f"{shown(url)} timed out ({type(err).__name__})") from None
     except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as err:
         raise TransientMediaError(f"{shown(url)}: connection failed ({type(err).__name__}: {err})") from None
     except aiohttp.ClientError as err:
         raise MediaError(f"{shown(url)}: {type(err).__name__}") from None
-    return Stored(stored.path, media_type(declared), stored.bytes, stored.sha256)
+    return Stored(folder.uri_of(name), media_type(declared), size, sha256)
 
 
 async def copy_with_retries(
