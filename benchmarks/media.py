@@ -74,7 +74,7 @@ def measure_case(case: str, entries_file: Path, folder: Path) -> dict[str, Any]:
 
     import airflow_provider_runflow.media.copier  # noqa: F401
 
-    ObjectStoragePath(f"file://{folder}").exists()  # Airflow's filesystem registry, loaded once per process
+    assert ObjectStoragePath(f"file://{folder}").fs  # Airflow's filesystem registry: loaded once per worker process
     before = rss()
     started = time.perf_counter()
     copied = {"ours": ours, "bare": bare}[case](entries, folder)

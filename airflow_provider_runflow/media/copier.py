@@ -23,7 +23,7 @@ from airflow_provider_runflow.media.folder import Folder
 from airflow_provider_runflow.media.options import MediaOptions
 from airflow_provider_runflow.media.plan import FileJob, file_jobs, with_media
 from airflow_provider_runflow.media.refresh import FreshUrls
-from airflow_provider_runflow.media.stored import already_stored, complete_files, write_sidecar
+from airflow_provider_runflow.media.stored import already_stored, complete_files
 
 log = logging.getLogger(__name__)
 
@@ -111,5 +111,4 @@ class MediaCopier:
                     raise
                 log.info("Media of item %d: URL refused or expired, retrying with a fresh one", job.index)
                 (url, read_at), refreshes = fresh, refreshes + 1
-        await on_io(self.io, write_sidecar, self.folder, stored.path.rsplit("/", 1)[-1], stored.sha256)
         return stored_record(job.url, stored)

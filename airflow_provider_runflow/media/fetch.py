@@ -86,7 +86,8 @@ async def _refusal(response: aiohttp.ClientResponse, url: str) -> MediaError:
 
 
 class _Sink:
-    """A file written on the I/O threads: opened with its first chunks, hashed as they are written."""
+    """A file written on the I/O threads: opened with its first chunks, hashed as they are written,
+    and marked complete by its checksum companion once closed."""
 
     def __init__(self, folder: Folder, name: str) -> None:
         self.folder, self.name, self.digest = folder, name, hashlib.sha256()
@@ -100,6 +101,7 @@ class _Sink:
             self.out.write(chunk)
         if last:
             self.out.close()
+            self.folder.write_checksum(self.name, self.digest.hexdigest())
 
     def discard(self) -> None:
         try:

@@ -6,6 +6,9 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
+SIDECAR = ".sha256"
+"""Suffix of a file's checksum companion (``sha256sum`` format), written once the file is complete."""
+
 
 @dataclass(frozen=True)
 class Folder:
@@ -37,6 +40,10 @@ class Folder:
             return {str(entry).rstrip("/").rsplit("/", 1)[-1] for entry in self.fs.ls(self.path, detail=False)}
         except (FileNotFoundError, NotADirectoryError):
             return set()
+
+    def write_checksum(self, name: str, sha256: str) -> None:
+        """``name.sha256``: what marks ``name`` complete, and what a retry checks it against."""
+        self.fs.pipe_file(self.at(f"{name}{SIDECAR}"), f"{sha256}  {name}\n".encode())
 
     def remove(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -9,10 +9,9 @@ from __future__ import annotations
 import hashlib
 
 from airflow_provider_runflow.media.fetch import CHUNK, Stored
-from airflow_provider_runflow.media.folder import Folder
+from airflow_provider_runflow.media.folder import SIDECAR, Folder
 from airflow_provider_runflow.media.layout import EXTENSIONS
 
-SIDECAR = ".sha256"
 _TYPES = {ext: kind for kind, ext in reversed(EXTENSIONS.items())}
 
 
@@ -23,10 +22,6 @@ def complete_files(names: set[str]) -> dict[str, str]:
         for name in sorted(names)
         if not name.endswith(SIDECAR) and "." in name and f"{name}{SIDECAR}" in names
     }
-
-
-def write_sidecar(folder: Folder, name: str, sha256: str) -> None:
-    folder.fs.pipe_file(folder.at(f"{name}{SIDECAR}"), f"{sha256}  {name}\n".encode())
 
 
 def _sha256(folder: Folder, name: str) -> tuple[int, str]:
