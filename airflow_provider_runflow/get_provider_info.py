@@ -21,7 +21,12 @@ PROVIDER_INFO: dict[str, Any] = {
             "tags": ["service"],
         }
     ],
-    "operators": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.operators.batch"]}],
+    "operators": [
+        {
+            "integration-name": INTEGRATION,
+            "python-modules": ["airflow_provider_runflow.operators.batch", "airflow_provider_runflow.operators.media"],
+        }
+    ],
     "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.sensors.batch"]}],
     "hooks": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.hooks.runflow"]}],
     "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.triggers.batch"]}],

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import SECTIONS
-from benchmarks.plots import collection_plot, scale_plot
+from benchmarks.plots import collection_plot, media_plot, scale_plot
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = "runflow-trigger (aiohttp transport)"
@@ -94,6 +94,22 @@ def _collection(collection: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _media(media: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| workload | copier | seconds | MiB/s | ÷ bare | peak RSS growth (MiB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    bare = {row["workload"]: row for row in media if row["case"] == "bare"}
+    for row in media:
+        name = "**ours** (MediaCopier)" if row["case"] == "ours" else "bare aiohttp"
+        ratio = _ratio(row["mib_per_s"], bare.get(row["workload"], {}).get("mib_per_s"))
+        lines.append(
+            f"| {row['workload']} | {name} | {row['seconds']:.2f} | {row['mib_per_s']:.1f} | {ratio} "
+            f"| {row['rss_growth_mib']:.1f} |"
+        )
+    return lines
+
+
 def _header(results: dict[str, Any]) -> list[str]:
     runs = results.get("runs", {})
     lines = ["| section | date | command | machine |", "|---|---|---|---|"]
@@ -123,6 +139,9 @@ def write_report(results: dict[str, Any], docs: Path = ROOT / "docs", notes: str
         collection_plot(collection, images / "bench-collection.png")
         body += [f"\n## {SECTIONS['collection']}\n", *_collection(collection)]
         body += ["\n![collection](images/bench-collection.png)\n"]
+    if media := results.get("media"):
+        media_plot(media, images / "bench-media.png")
+        body += [f"\n## {SECTIONS['media']}\n", *_media(media), "\n![media](images/bench-media.png)\n"]
     body.append(notes)
     target = docs / "benchmarks.md"
     target.write_text("\n".join(body) + "\n")

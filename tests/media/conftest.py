@@ -1,0 +1,31 @@
+"""Media tests: an output folder per test, named by an Airflow Variable, and a connection that sets an org id."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_runflow.emulator import RunflowEmulator
+
+
+@pytest.fixture
+def media_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``runflow_media_path`` points at a fresh local folder."""
+    folder = tmp_path / "media"
+    monkeypatch.setenv("AIRFLOW_VAR_RUNFLOW_MEDIA_PATH", f"file://{folder}")
+    return folder
+
+
+def connect(emu: RunflowEmulator, monkeypatch: pytest.MonkeyPatch) -> RunflowEmulator:
+    """``runflow_default`` at ``emu``, with an ``organization_id`` extra: sent to Runflow, never to media hosts."""
+    conn = json.loads(emu.connection_json())
+    conn["extra"] = {"organization_id": emu.organization_id()}
+    monkeypatch.setenv("AIRFLOW_CONN_RUNFLOW_DEFAULT", json.dumps(conn))
+    return emu
+
+
+@pytest.fixture
+def media_emulator(runflow_emulator: RunflowEmulator, monkeypatch: pytest.MonkeyPatch) -> RunflowEmulator:
+    return connect(runflow_emulator, monkeypatch)
