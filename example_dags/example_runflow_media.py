@@ -62,7 +62,7 @@ def example_runflow_media() -> None:
         width, height = struct.unpack(">II", header[16:24])
         return {"path": path, "width": width, "height": height}
 
-    @task
+    @task(multiple_outputs=True)
     def report(measured: list[dict[str, Any]]) -> dict[str, Any]:
         folder = measured[0]["path"].rsplit("/", 1)[0] if measured else MEDIA_PATH
         print(f"{len(measured)} images stored in {folder}")

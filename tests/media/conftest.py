@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from media_support import connect
 
 from airflow_provider_runflow.emulator import RunflowEmulator
 
@@ -16,14 +16,6 @@ def media_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "media"
     monkeypatch.setenv("AIRFLOW_VAR_RUNFLOW_MEDIA_PATH", f"file://{folder}")
     return folder
-
-
-def connect(emu: RunflowEmulator, monkeypatch: pytest.MonkeyPatch) -> RunflowEmulator:
-    """``runflow_default`` at ``emu``, with an ``organization_id`` extra: sent to Runflow, never to media hosts."""
-    conn = json.loads(emu.connection_json())
-    conn["extra"] = {"organization_id": emu.organization_id()}
-    monkeypatch.setenv("AIRFLOW_CONN_RUNFLOW_DEFAULT", json.dumps(conn))
-    return emu
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
 from airflow.sdk import DAG
 
 from airflow_provider_runflow.emulator import RunflowEmulator
@@ -58,3 +59,11 @@ def assert_no_runflow_credentials(emu: RunflowEmulator) -> None:
         assert "x-organization-id" not in request["headers"]
         assert emu.api_key not in json.dumps(request)
         assert emu.organization_id() not in json.dumps(request)
+
+
+def connect(emu: RunflowEmulator, monkeypatch: pytest.MonkeyPatch) -> RunflowEmulator:
+    """``runflow_default`` at ``emu``, with an ``organization_id`` extra: sent to Runflow, never to media hosts."""
+    conn = json.loads(emu.connection_json())
+    conn["extra"] = {"organization_id": emu.organization_id()}
+    monkeypatch.setenv("AIRFLOW_CONN_RUNFLOW_DEFAULT", json.dumps(conn))
+    return emu

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -12,10 +11,15 @@ from typing import Any
 
 import pytest
 from airflow.sdk import ObjectStoragePath
-from airflow_provider_runflow.operators.waiting import wait_blocking
 from airflow_support import xcom
-from conftest import connect
-from media_support import assert_images_stored, assert_no_runflow_credentials, completed_downloads, local, media_dag
+from media_support import (
+    assert_images_stored,
+    assert_no_runflow_credentials,
+    completed_downloads,
+    connect,
+    local,
+    media_dag,
+)
 
 from airflow_provider_runflow.batching.tracker import BatchTracker
 from airflow_provider_runflow.client import ItemsQuery, build_batch_request, calls
@@ -59,9 +63,10 @@ def test_urls_expired_before_the_copy_are_read_again_and_stored(emu: RunflowEmul
 
 
 def finished_items(model: str, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    with RunflowHook().get_conn() as client:
+    hook = RunflowHook()
+    with hook.get_conn() as client:
         batch = client.send(calls.create_batch(model, build_batch_request(inputs)))
-        wait_blocking(client, BatchTracker([batch.id or ""], time.time() + 60), 0.1, logging.getLogger(__name__))
+        hook.wait(BatchTracker([batch.id or ""], time.time() + 60), 0.1)
         rows = client.send(calls.batch_items(batch.id or "", ItemsQuery()))
         return [
             {"index": i, "status": row.status_code, "output": row.output, "batch_id": batch.id, "run_id": row.run_id}
