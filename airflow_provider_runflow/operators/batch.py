@@ -29,6 +29,7 @@ from airflow_provider_runflow.client.validation import (
 )
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.links.batch import XCOM_BATCH_URL, RunflowBatchLink, batch_url
+from airflow_provider_runflow.links.outputs import RunflowOutputsLink
 from airflow_provider_runflow.operators.collection import batch_entries, write_jsonl
 from airflow_provider_runflow.operators.submission import create_batches, record_batches, recorded_batches
 from airflow_provider_runflow.operators.waiting import DEFER_GRACE, to_airflow_error, wait_blocking
@@ -78,7 +79,7 @@ class RunflowBatchOperator(BaseOperator):
         "submission_key",
     )
     template_fields_renderers = {"inputs": "json", "metadata": "json"}
-    operator_extra_links = (RunflowBatchLink(),)
+    operator_extra_links = (RunflowBatchLink(), RunflowOutputsLink())
     ui_color = "#e8f0fe"
 
     def __init__(

@@ -1,0 +1,72 @@
+"""Runs of the ``runflow_ui_scenarios`` DAGs (dag.test(), emulator) and Airflow's API app that serves the page."""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from outputs_support import Ti
+
+from airflow_provider_runflow.emulator import RunflowEmulator
+
+
+@dataclass(frozen=True)
+class Runs:
+    """The task instances the tests read, and where their files are."""
+
+    items: Ti
+    private: Ti
+    jsonl: Ti
+    mapped: Ti
+    recorded: Ti
+    recorded_jsonl: Ti
+    outside: Ti
+    storage: Path
+    api_key: str
+
+
+def _run(dag_id: str, **conf: Any) -> str:
+    dag = importlib.import_module("runflow_ui_scenarios").DAGS[dag_id]
+    run = dag.test(run_conf=conf or None)
+    assert run.state == "success", f"{dag_id}: {run.state}"
+    return str(run.run_id)
+
+
+@pytest.fixture(scope="package")
+def runs(
+    airflow_db: Path, runflow_emulator_session: RunflowEmulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Runs]:
+    """Each scenario run once; files under a storage root, and one results file outside it."""
+    storage, outside = tmp_path_factory.mktemp("storage"), tmp_path_factory.mktemp("elsewhere")
+    (storage / "media").mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_CONN_RUNFLOW_DEFAULT", runflow_emulator_session.connection_json())
+        patch.setenv("AIRFLOW__RUNFLOW__UI_STORAGE_ROOTS", f"s3://elsewhere/runflow, {storage.as_uri()}/")
+        media = {"media_dir": str(storage / "media"), "media_items": 5}
+        yield Runs(
+            items=Ti("rf_ui_items", _run("rf_ui_items")),
+            private=Ti("rf_ui_private", _run("rf_ui_private")),
+            jsonl=Ti("rf_ui_jsonl", _run("rf_ui_jsonl", output_path=(storage / "jsonl.jsonl").as_uri())),
+            mapped=Ti("rf_ui_mapped", _run("rf_ui_mapped"), map_index=1),
+            recorded=Ti("rf_ui_recorded", _run("rf_ui_recorded", **media)),
+            recorded_jsonl=Ti("rf_ui_recorded", _run("rf_ui_recorded", output_path=str(storage / "r.jsonl"), **media)),
+            outside=Ti("rf_ui_recorded", _run("rf_ui_recorded", output_path=str(outside / "r.jsonl"))),
+            storage=storage,
+            api_key=runflow_emulator_session.api_key,
+        )
+
+
+@pytest.fixture(scope="package")
+def app(runs: Runs) -> Iterator[Any]:
+    """Airflow's API server app (``create_app``), with this provider's plugin found through its entry point."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(64))
+        patch.setenv("AIRFLOW__API__SECRET_KEY", secrets.token_urlsafe(64))
+        from airflow.api_fastapi.app import create_app
+
+        yield create_app()
