@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from outputs_support import Ti
+from outputs_support import Runs, Ti, run_scenario
 
 from airflow_provider_runflow.emulator import RunflowEmulator
-
-
-@dataclass(frozen=True)
-class Runs:
-    """The task instances the tests read, and where their files are."""
-
-    items: Ti
-    private: Ti
-    jsonl: Ti
-    mapped: Ti
-    recorded: Ti
-    recorded_jsonl: Ti
-    outside: Ti
-    storage: Path
-    api_key: str
-
-
-def _run(dag_id: str, **conf: Any) -> str:
-    dag = importlib.import_module("runflow_ui_scenarios").DAGS[dag_id]
-    run = dag.test(run_conf=conf or None)
-    assert run.state == "success", f"{dag_id}: {run.state}"
-    return str(run.run_id)
 
 
 @pytest.fixture(scope="package")
@@ -48,14 +24,18 @@ def runs(
         patch.setenv("AIRFLOW_CONN_RUNFLOW_DEFAULT", runflow_emulator_session.connection_json())
         patch.setenv("AIRFLOW__RUNFLOW__UI_STORAGE_ROOTS", f"s3://elsewhere/runflow, {storage.as_uri()}/")
         media = {"media_dir": str(storage / "media"), "media_items": 5}
+
+        def recorded(**conf: Any) -> Ti:
+            return Ti("rf_ui_recorded", run_scenario("rf_ui_recorded", **conf))
+
         yield Runs(
-            items=Ti("rf_ui_items", _run("rf_ui_items")),
-            private=Ti("rf_ui_private", _run("rf_ui_private")),
-            jsonl=Ti("rf_ui_jsonl", _run("rf_ui_jsonl", output_path=(storage / "jsonl.jsonl").as_uri())),
-            mapped=Ti("rf_ui_mapped", _run("rf_ui_mapped"), map_index=1),
-            recorded=Ti("rf_ui_recorded", _run("rf_ui_recorded", **media)),
-            recorded_jsonl=Ti("rf_ui_recorded", _run("rf_ui_recorded", output_path=str(storage / "r.jsonl"), **media)),
-            outside=Ti("rf_ui_recorded", _run("rf_ui_recorded", output_path=str(outside / "r.jsonl"))),
+            items=Ti("rf_ui_items", run_scenario("rf_ui_items")),
+            private=Ti("rf_ui_private", run_scenario("rf_ui_private")),
+            jsonl=Ti("rf_ui_jsonl", run_scenario("rf_ui_jsonl", output_path=(storage / "jsonl.jsonl").as_uri())),
+            mapped=Ti("rf_ui_mapped", run_scenario("rf_ui_mapped"), map_index=1),
+            recorded=recorded(**media),
+            recorded_jsonl=recorded(output_path=str(storage / "r.jsonl"), **media),
+            outside=recorded(output_path=str(outside / "r.jsonl")),
             storage=storage,
             api_key=runflow_emulator_session.api_key,
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,3 +39,26 @@ def token(app: Any, role: str | None, teams: list[str] | None = None) -> str:
 
 def bearer(jwt: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {jwt}"}
+
+
+@dataclass(frozen=True)
+class Runs:
+    """The task instances the tests read, and where their files are."""
+
+    items: Ti
+    private: Ti
+    jsonl: Ti
+    mapped: Ti
+    recorded: Ti
+    recorded_jsonl: Ti
+    outside: Ti
+    storage: Path
+    api_key: str
+
+
+def run_scenario(dag_id: str, **conf: Any) -> str:
+    """Run a DAG of ``runflow_ui_scenarios`` with dag.test(); its run id."""
+    dag = importlib.import_module("runflow_ui_scenarios").DAGS[dag_id]
+    run = dag.test(run_conf=conf or None)
+    assert run.state == "success", f"{dag_id}: {run.state}"
+    return str(run.run_id)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Runs
 from fastapi.testclient import TestClient
-from outputs_support import Ti, bearer, token
+from outputs_support import Runs, Ti, bearer, token
 
 pytestmark = pytest.mark.airflow_db
 
@@ -124,7 +123,8 @@ def test_stored_media_are_previewed_through_the_media_route(client: TestClient, 
     page = items(client, runs.recorded, per_page=6)
 
     [stored] = page["items"][0]["previews"]
-    assert stored["kind"] == "image" and stored["stored"] is True
+    assert stored["kind"] == "image"
+    assert stored["stored"] is True
     assert stored["src"] == "media?" + runs.recorded.query(item=0, media=0)
     response = client.get(f"/runflow-outputs/{stored['src']}")
     assert response.status_code == 200
@@ -153,14 +153,15 @@ def test_page_renders_the_grid(client: TestClient, runs: Runs) -> None:
     assert "2 attempts" in html
     assert "Page 1 of 11" in html
     assert 'aria-current="page">All (130)' in html
-    assert "Failed (19)" in html and "Cancelled (2)" in html
+    assert "Failed (19)" in html
+    assert "Cancelled (2)" in html
     assert "<script" not in html
 
 
 def test_non_media_outputs_are_shown_as_formatted_json(client: TestClient, runs: Runs) -> None:
     html = client.get(runs.items.url("outputs")).text
 
-    assert '<pre>{\n  &#34;text&#34;: &#34;ITEM-0&#34;,' in html
+    assert "<pre>{\n  &#34;text&#34;: &#34;ITEM-0&#34;," in html
 
 
 def test_an_unknown_task_instance_is_not_found(client: TestClient, runs: Runs) -> None:
