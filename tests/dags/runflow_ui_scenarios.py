@@ -9,6 +9,7 @@ media route and benchmark need sizes and files the emulator does not produce.
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -98,21 +99,40 @@ def summary_of(entries: list[dict[str, Any]]) -> dict[str, Any]:
             "duration_seconds": 83.5}  # fmt: skip
 
 
-with _dag("rf_ui_recorded", params={"count": 130, "media_dir": "", "media_items": 0, "output_path": ""}):
+@task
+def record(params: dict[str, Any] | None = None, ti: Any = None) -> Any:
+    """``count`` entries; the first ``media_items`` with stored media; to ``output_path`` when given."""
+    assert params is not None
+    count, media_items = int(params["count"]), int(params["media_items"])
+    if params["media_dir"]:
+        Path(params["media_dir"]).mkdir(parents=True, exist_ok=True)
+    entries = [recorded_entry(i, params["media_dir"] if i < media_items else "") for i in range(count)]
+    summary = summary_of(entries)
+    ti.xcom_push(key="summary", value=summary)
+    ti.xcom_push(key="batch_ids", value=summary["batch_ids"])
+    if not params["output_path"]:
+        return entries
+    path = Path(params["output_path"])
+    path.write_text("".join(json.dumps(entry, separators=(",", ":")) + "\n" for entry in entries))
+    return {"output_path": path.as_uri(), "format": "jsonl", "items": count}
 
-    @task(task_id="run")
-    def record(params: dict[str, Any] | None = None, ti: Any = None) -> Any:
-        """``count`` entries; the first ``media_items`` with stored media; to ``output_path`` when given."""
-        assert params is not None
-        count, media_items = int(params["count"]), int(params["media_items"])
-        entries = [recorded_entry(i, params["media_dir"] if i < media_items else "") for i in range(count)]
-        ti.xcom_push(key="summary", value=summary_of(entries))
-        ti.xcom_push(key="batch_ids", value=summary_of(entries)["batch_ids"])
-        if not params["output_path"]:
-            return entries
-        import json
 
-        Path(params["output_path"]).write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in entries))
-        return {"output_path": Path(params["output_path"]).as_uri(), "format": "jsonl", "items": count}
+RECORDED = {"count": 130, "media_dir": "", "media_items": 0, "output_path": ""}
+with _dag("rf_ui_recorded", params=RECORDED):
+    record.override(task_id="run")()
 
-    record()
+# The full-stack browser test: 40 inputs (5 fail) in blocking mode, images in a mapped task, stored media.
+with _dag("rf_ui_browser", params={**RECORDED, "count": 40, "media_items": 40}):
+    RunflowBatchOperator(
+        task_id="run",
+        model=MODEL,
+        inputs=texts(40, fail={3, 10, 17, 24, 31}, run_seconds=0.5),
+        max_failed_items=None,
+        deferrable=False,
+        poll_interval=1,
+    )
+    images = [[{"prompt": f"a lighthouse, take {i}", "seed": i} for i in range(n)] for n in (3, 4)]
+    RunflowBatchOperator.partial(task_id="images", model="acme/image-gen", deferrable=False, poll_interval=1).expand(
+        inputs=images
+    )
+    record.override(task_id="stored")()
