@@ -94,6 +94,17 @@ def _collection(collection: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _outputs_page(rows: list[dict[str, Any]]) -> list[str]:
+    lines = ["| results kept as | request | items | median ms | p95 ms | page KiB | load avg |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for row in rows:
+        figures = (
+            f"{row['median_ms']:.1f} | {row['p95_ms']:.1f} | {_fmt(row.get('kib'), 1)} | {_fmt(row['load_avg_1m'])}"
+        )
+        lines.append(f"| {row['source']} | {row['case']} | {row['items']:,} | {figures} |")
+    return lines
+
+
 def _header(results: dict[str, Any]) -> list[str]:
     runs = results.get("runs", {})
     lines = ["| section | date | command | machine |", "|---|---|---|---|"]
@@ -123,6 +134,8 @@ def write_report(results: dict[str, Any], docs: Path = ROOT / "docs", notes: str
         collection_plot(collection, images / "bench-collection.png")
         body += [f"\n## {SECTIONS['collection']}\n", *_collection(collection)]
         body += ["\n![collection](images/bench-collection.png)\n"]
+    if outputs_page := results.get("outputs_page"):
+        body += [f"\n## {SECTIONS['outputs_page']}\n", *_outputs_page(outputs_page)]
     body.append(notes)
     target = docs / "benchmarks.md"
     target.write_text("\n".join(body) + "\n")

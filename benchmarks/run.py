@@ -1,6 +1,6 @@
 """Run the benchmarks and write ``benchmarks/results/latest.json`` and ``docs/benchmarks.md``.
 
-python -m benchmarks.run            # full: trigger scale at N=100, 1,000, 5,000 (~20 min), economy, collection
+python -m benchmarks.run            # full: trigger scale at N=100, 1,000, 5,000 (~20 min), the others
 python -m benchmarks.run --smoke    # CI size, under 90 s; figures not asserted
 python -m benchmarks.run --sections economy,collection   # re-run some sections, keep the others' figures
 """
@@ -70,6 +70,10 @@ def _run_section(name: str, smoke: bool, sizes: str, previous: Any) -> Any:
         from benchmarks.collection import run_collection
 
         return run_collection(batches=(2, 5) if smoke else (10, 100))
+    if name == "outputs_page":
+        from benchmarks.outputs_page import run_outputs_page
+
+        return run_outputs_page(items=1000 if smoke else 10_000, repeats=5 if smoke else 20)
     raise SystemExit(f"unknown section {name!r}")
 
 
