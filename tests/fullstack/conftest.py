@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from airflow_stack import AirflowStack, running_stack
+from browser_support import CHROMIUM, LAUNCH_ARGS
 from fullstack_support import WatchedRun, watch_run
 
 
@@ -24,18 +25,12 @@ def first_run(stack: AirflowStack) -> WatchedRun:
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright (never Playwright's own browser download)."""
-    from test_browser import CHROMIUM
-
+    """Headless Chromium (``browser_support``), one for the session; each test opens its own pages."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser extra)")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
         try:
             yield browser
         finally:

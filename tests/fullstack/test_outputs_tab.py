@@ -22,7 +22,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from airflow_stack import BIN, ROOT, AirflowStack, free_port, stop_process_tree
-from test_browser import IMAGES
+from browser_support import IMAGES
 
 pytestmark = pytest.mark.fullstack
 
