@@ -34,6 +34,22 @@ def _dag(dag_id: str, **kwargs: Any) -> DAG:
 with _dag("rf_ui_items"):
     RunflowBatchOperator(task_id="run", model=MODEL, inputs=texts(12, fail={3, 7}), max_failed_items=None, **FAST)
 
+with _dag("rf_ui_failed"):  # the default policy fails the task: no return value, only the summary
+    RunflowBatchOperator(task_id="run", model=MODEL, inputs=texts(4, fail={1}), **FAST)
+
+with _dag("rf_ui_other"):  # tasks that record no Runflow results
+
+    @task
+    def greet() -> str:
+        return "hello"
+
+    @task
+    def nothing() -> None:
+        return None
+
+    greet()
+    nothing()
+
 with _dag("rf_ui_private"):
     RunflowBatchOperator(task_id="run", model=MODEL, inputs=texts(2), **FAST)
 

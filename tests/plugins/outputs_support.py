@@ -46,6 +46,8 @@ class Runs:
     """The task instances the tests read, and where their files are."""
 
     items: Ti
+    failed: Ti
+    other: Ti
     private: Ti
     jsonl: Ti
     mapped: Ti
@@ -56,9 +58,9 @@ class Runs:
     api_key: str
 
 
-def run_scenario(dag_id: str, **conf: Any) -> str:
-    """Run a DAG of ``runflow_ui_scenarios`` with dag.test(); its run id."""
+def run_scenario(dag_id: str, state: str = "success", **conf: Any) -> str:
+    """Run a DAG of ``runflow_ui_scenarios`` with dag.test(), expecting ``state``; its run id."""
     dag = importlib.import_module("runflow_ui_scenarios").DAGS[dag_id]
     run = dag.test(run_conf=conf or None)
-    assert run.state == "success", f"{dag_id}: {run.state}"
+    assert run.state == state, f"{dag_id}: {run.state}"
     return str(run.run_id)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from outputs_support import Runs, Ti, bearer, token
+from outputs_support import Runs, Ti, bearer, run_scenario, token
 
 pytestmark = pytest.mark.airflow_db
 
@@ -179,3 +179,48 @@ def test_no_page_carries_the_runflow_api_key(client: TestClient, runs: Runs) -> 
     for ti in (runs.items, runs.jsonl, runs.mapped):
         for route in ("outputs", "items"):
             assert runs.api_key not in client.get(ti.url(route)).text
+
+
+def test_a_task_failed_by_its_policy_shows_its_summary(client: TestClient, runs: Runs) -> None:
+    page = items(client, runs.failed)
+
+    assert page["state"] == "failed"
+    assert (page["summary"]["total"], page["summary"]["failed"]) == (4, 1)
+    assert page["items"] == []
+    assert page["notice"] == "This task recorded no results (state: failed)."
+
+
+def test_failed_items_rounds_and_attempts_of_the_summary_are_shown(app: Any, client: TestClient, runs: Runs) -> None:
+    """The summary of a run with retry rounds, as the operator's retries of failed items will record it."""
+    summary = {
+        **items(client, runs.failed)["summary"],
+        "rounds": [{"round": 1, "submitted": 4, "failed": 2}, {"round": 2, "submitted": 2, "failed": 1}],
+        "failed_items": [{"index": 1, "client_ref": "ref-1", "status": "failed", "attempts": 2,
+                          "error": {"code": "MODEL_ERROR", "message": "failed on purpose"}}],
+    }  # fmt: skip
+    ti = Ti("rf_ui_failed", run_scenario("rf_ui_failed", state="failed"))
+    xcom = f"/api/v2/dags/{ti.dag_id}/dagRuns/{ti.run_id}/taskInstances/run/xcomEntries/summary"
+    assert client.patch(xcom, json={"value": summary}, headers=bearer(token(app, "user"))).status_code == 200
+
+    page = items(client, ti)
+    [item] = page["items"]
+    assert (item["index"], item["attempts"], item["error"]) == (1, 2, "MODEL_ERROR: failed on purpose")
+    assert page["notice"] == "The task returned no results; these are the failed items its summary names."
+    assert page["rounds"] == summary["rounds"]
+    html = client.get(ti.url("outputs")).text
+    assert "<dt>Rounds</dt><dd>2</dd>" in html
+    assert "<li>submitted 2, failed 1</li>" in html
+    assert "2 attempts" in html
+
+
+@pytest.mark.parametrize(
+    ("task_id", "notice"),
+    [
+        ("greet", "This task's return value is not a list of Runflow result entries."),
+        ("nothing", "This task (_PythonDecoratedOperator) records no Runflow results."),
+    ],
+)
+def test_a_task_without_runflow_results_says_so(client: TestClient, runs: Runs, task_id: str, notice: str) -> None:
+    page = items(client, Ti(runs.other.dag_id, runs.other.run_id, task_id=task_id))
+
+    assert (page["items"], page["notice"]) == ([], notice)
