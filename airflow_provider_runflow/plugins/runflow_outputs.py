@@ -1,146 +1,42 @@
-"""The "Runflow outputs" plugin: a FastAPI app in Airflow's api-server and a tab on every task instance.
+"""The "Runflow outputs" plugin: an app in Airflow's api-server and a tab on every task instance.
 
-Airflow mounts plugin apps without authentication, so the app itself depends on Airflow's
-FastAPI security for every route: an authenticated user who may read the XComs of the DAG
-named in the request. The page is rendered on the server; the browser never talks to Runflow
-and never sees a connection or its API key.
+Registered by the package's ``airflow.plugins`` entry point (docs/ui.md says why not by provider
+info). Every Airflow process loads plugins, task processes included, so this module stays light:
+the FastAPI app is imported by its first request, which only the api-server receives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING
 
-from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
-from airflow.api_fastapi.core_api.security import requires_access_dag
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import Depends, FastAPI, HTTPException, status
-from fastapi.responses import HTMLResponse, StreamingResponse
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_provider_runflow.links.outputs import OUTPUTS_TAB
-from airflow_provider_runflow.plugins.entries import EntriesError, PageRequest, jsonl_entry
-from airflow_provider_runflow.plugins.media import SERVED_TYPES, StorageRoot, parse_roots, within_roots
-from airflow_provider_runflow.plugins.rendering import CONTENT_SECURITY_POLICY, render_page
-from airflow_provider_runflow.plugins.task_record import RecordDep, TaskRecord
-from airflow_provider_runflow.plugins.view import OutputsView, build_view, open_lines
+
+if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
 
 URL_PREFIX = "/runflow-outputs"
-CHUNK = 256 * 1024
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "SAMEORIGIN",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 
 
-class SecurityHeaders:
-    """Adds :data:`SECURITY_HEADERS` to every response of the app, refusals and errors included."""
+class OutputsApp:
+    """The plugin's ASGI app: the FastAPI app of ``outputs_app``, imported when a request comes.
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    Importing it (FastAPI, Airflow's API security and models) takes seconds, and logs a
+    deprecation warning, in every process that loads plugins; only the api-server needs it.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-            await send(message)
+        from airflow_provider_runflow.plugins.outputs_app import app
 
-        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
-
-
-def storage_roots() -> tuple[StorageRoot, ...]:
-    """Where the app may read results files and stored media: ``[runflow] ui_storage_roots`` of the api-server."""
-    from airflow.providers.common.compat.sdk import conf
-
-    return parse_roots(conf.get("runflow", "ui_storage_roots", fallback="") or "")
-
-
-def page_request(status: str = "all", page: int = 1, per_page: int = 48) -> PageRequest:
-    try:
-        return PageRequest(status, page, per_page)
-    except ValueError as err:
-        raise HTTPException(422, str(err)) from None
-
-
-RootsDep = Annotated[tuple[StorageRoot, ...], Depends(storage_roots)]
-PageDep = Annotated[PageRequest, Depends(page_request)]
-
-app = FastAPI(
-    title="Runflow outputs",
-    docs_url=None,
-    redoc_url=None,
-    openapi_url=None,
-    dependencies=[Depends(requires_access_dag(method="GET", access_entity=DagAccessEntity.XCOM))],
-)
-app.add_middleware(SecurityHeaders)
-
-
-@app.get("/outputs", response_class=HTMLResponse)
-def outputs_page(record: RecordDep, request: PageDep, roots: RootsDep) -> HTMLResponse:
-    """The tab: a page of the task instance's items as a grid, with the run's header."""
-    return HTMLResponse(render_page(build_view(record, request, roots)))
-
-
-@app.get("/items")
-def outputs_items(record: RecordDep, request: PageDep, roots: RootsDep) -> OutputsView:
-    """The same page as JSON."""
-    return build_view(record, request, roots)
-
-
-@app.get("/media")
-def stored_media(record: RecordDep, roots: RootsDep, item: int, media: int = 0) -> StreamingResponse:
-    """Stream the ``media``-th file recorded for item ``item``: only a recorded path, under a storage root."""
-    from airflow.providers.common.compat.sdk import ObjectStoragePath
-
-    recorded = _recorded_media(record, item, roots)
-    found = recorded[media] if 0 <= media < len(recorded) else None
-    if not isinstance(found, dict) or not isinstance(found.get("path"), str):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such stored media")
-    path, content_type = found["path"], found.get("content_type")
-    if not within_roots(path, roots) or content_type not in SERVED_TYPES:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "This media is not served: see [runflow] ui_storage_roots")
-    try:
-        file = ObjectStoragePath(path).open("rb")  # type: ignore[no-untyped-call]
-    except FileNotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "The stored media no longer exists") from None
-    headers = {"Cache-Control": "private, max-age=3600", "Content-Disposition": "inline"}
-    return StreamingResponse(_chunks(file), media_type=content_type, headers=headers)
-
-
-def _recorded_media(record: TaskRecord, item: int, roots: tuple[StorageRoot, ...]) -> list[Any]:
-    """The ``media`` list of the task's entry for input ``item``, read from its XCom or its results file."""
-    entry: Any = None
-    manifest, returned = record.manifest, record.returned
-    if manifest is not None and within_roots(manifest["output_path"], roots):
-        try:
-            with open_lines(manifest["output_path"]) as lines:
-                entry = jsonl_entry(lines, item)
-        except (FileNotFoundError, EntriesError):
-            return []
-    elif isinstance(returned, list) and 0 <= item < len(returned):
-        entry = returned[item]
-    if not isinstance(entry, dict) or entry.get("index") != item or not isinstance(entry.get("media"), list):
-        return []
-    return list(entry["media"])
-
-
-def _chunks(file: Any) -> Iterator[bytes]:
-    with file:
-        while chunk := file.read(CHUNK):
-            yield chunk
+        await app(scope, receive, send)
 
 
 class RunflowOutputsPlugin(AirflowPlugin):
-    """Registered through the ``airflow.plugins`` entry point (see docs/ui.md for why not provider info)."""
+    """The page's app under ``/runflow-outputs``, and its tab on task-instance pages."""
 
     name = "runflow_outputs"
-    fastapi_apps = [{"name": "runflow-outputs", "app": app, "url_prefix": URL_PREFIX}]
+    fastapi_apps = [{"name": "runflow-outputs", "app": OutputsApp(), "url_prefix": URL_PREFIX}]
     external_views = [
         {
             "name": "Runflow outputs",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -122,3 +124,14 @@ def test_a_broken_line_is_named_by_number_without_its_content() -> None:
     with pytest.raises(EntriesError, match=r"^line 2 is not JSON$"):
         jsonl_page(iter(lines), PageRequest())
     assert jsonl_entry(iter(lines), 0) == {"index": 0}
+
+
+def test_loading_the_plugin_imports_no_web_framework() -> None:
+    """Task processes load every plugin: the FastAPI app is imported by the api-server's first request only."""
+    code = (
+        "import sys; from airflow_provider_runflow.plugins.runflow_outputs import RunflowOutputsPlugin; "
+        "print(sorted(m for m in ('fastapi', 'airflow.api_fastapi.core_api.security') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert done.stdout.strip().splitlines()[-1] == "[]"

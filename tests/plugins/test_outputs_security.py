@@ -99,6 +99,8 @@ def test_the_media_route_takes_an_item_number_never_a_path(app: Any, runs: Runs,
         ("recorded", 0, 1),  # a file the item does not have
         ("recorded", 10_000, 0),  # an item the task does not have
         ("recorded", -1, 0),
+        ("recorded_jsonl", -1, 0),
+        ("recorded_jsonl", 130, 0),
         ("items", 0, 0),  # item 0 of another task instance, which stored no media
         ("outside", 0, 0),  # a results file outside the roots is not read for media either
     ],
