@@ -105,12 +105,20 @@ def _read_page(record: TaskRecord, request: PageRequest, roots: tuple[StorageRoo
     if manifest is not None:
         return _jsonl_page(manifest["output_path"], record.summary, request, roots)
     if isinstance(returned, list) and all(isinstance(entry, dict) for entry in returned):
-        return page_of(returned, request), counts_by_filter(count_buckets(returned)), None
+        counts = _summary_counts(record.summary) or counts_by_filter(count_buckets(returned))
+        return page_of(returned, request), counts, None
     failed = (record.summary or {}).get("failed_items")
     if returned is None and isinstance(failed, list) and all(isinstance(entry, dict) for entry in failed):
         note = "The task returned no results; these are the failed items its summary names."
         return page_of(failed, request), counts_by_filter(count_buckets(failed)), note
     return [], counts_by_filter({}), _nothing_to_show(record)
+
+
+def _summary_counts(summary: dict[str, Any] | None) -> dict[str, int] | None:
+    """Entries per filter from the ``summary`` XCom, which counts them as the entries were collected."""
+    if summary is None or not all(isinstance(summary.get(name), int) for name in BUCKETS):
+        return None
+    return counts_by_filter({name: summary[name] for name in BUCKETS})
 
 
 def _nothing_to_show(record: TaskRecord) -> str:
@@ -128,9 +136,8 @@ def _jsonl_page(uri: str, summary: dict[str, Any] | None, request: PageRequest, 
         note = f"The results are in {uri}, outside the locations this page may read ([runflow] ui_storage_roots)."
         return [], counts_by_filter({}), note
     try:
-        if summary is not None:
-            counts = counts_by_filter({name: int(summary.get(name) or 0) for name in BUCKETS})
-        else:
+        counts = _summary_counts(summary)
+        if counts is None:
             with open_lines(uri) as lines:
                 counts = counts_by_filter(count_buckets(jsonl_entries(lines)))
         with open_lines(uri) as lines:
