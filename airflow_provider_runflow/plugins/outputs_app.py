@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import requires_access_dag
-from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi import Depends, FastAPI, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,11 +58,13 @@ def storage_roots() -> tuple[StorageRoot, ...]:
     return parse_roots(conf.get("runflow", "ui_storage_roots", fallback="") or "")
 
 
-def page_request(status: str = "all", page: int = 1, per_page: int = 48) -> PageRequest:
+def page_request(
+    status_filter: Annotated[str, Query(alias="status")] = "all", page: int = 1, per_page: int = 48
+) -> PageRequest:
     try:
-        return PageRequest(status, page, per_page)
+        return PageRequest(status_filter, page, per_page)
     except ValueError as err:
-        raise HTTPException(422, str(err)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err)) from None
 
 
 RootsDep = Annotated[tuple[StorageRoot, ...], Depends(storage_roots)]

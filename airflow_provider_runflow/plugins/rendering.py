@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import jinja2
 from markupsafe import Markup
 
+from airflow_provider_runflow.plugins.entries import FILTERS
 from airflow_provider_runflow.plugins.media import Preview
 from airflow_provider_runflow.plugins.view import ItemView, OutputsView
 
@@ -23,14 +24,7 @@ _CSS = (_TEMPLATES / "outputs.css").read_text()
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True
 )
-FILTER_LABELS = (
-    ("all", "All"),
-    ("succeeded", "Succeeded"),
-    ("failed", "Failed"),
-    ("cancelled", "Cancelled"),
-    ("other", "Other"),
-    ("not_succeeded", "Not succeeded"),
-)
+FILTER_LABELS = tuple((name, name.replace("_", " ").capitalize()) for name in FILTERS)
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
