@@ -144,8 +144,9 @@ def _jsonl_page(uri: str, summary: dict[str, Any] | None, request: PageRequest, 
             return jsonl_page(lines, request), counts, None
     except FileNotFoundError:
         return [], counts_by_filter({}), f"The results file {uri} does not exist (any more)."
-    except EntriesError as err:
-        return [], counts_by_filter({}), f"The results file {uri} cannot be read: {err}."
+    except (EntriesError, OSError) as err:
+        reason = err if isinstance(err, EntriesError) else type(err).__name__
+        return [], counts_by_filter({}), f"The results file {uri} cannot be read: {reason}."
 
 
 @contextmanager
