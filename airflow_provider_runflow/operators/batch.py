@@ -26,9 +26,9 @@ from airflow_provider_runflow.client.validation import (
 )
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.links.batch import RunflowBatchLink
+from airflow_provider_runflow.links.outputs import RunflowOutputsLink
 from airflow_provider_runflow.media.options import MediaOptions
 from airflow_provider_runflow.media.persist import check_media, open_copier, persisted
-from airflow_provider_runflow.links.outputs import RunflowOutputsLink
 from airflow_provider_runflow.operators.collection import batch_entries, write_jsonl
 from airflow_provider_runflow.operators.submission import create_batches, record_batches, recorded_batches
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger

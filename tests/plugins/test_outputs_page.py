@@ -112,11 +112,13 @@ def test_an_unmapped_address_of_a_mapped_task_lists_its_map_indexes(
     assert "mapped" in page["notice"]
 
 
-def test_image_outputs_preview_the_runflow_url(client: TestClient, runs: Runs) -> None:
+def test_runflow_urls_without_https_are_offered_as_links_not_inlined(client: TestClient, runs: Runs) -> None:
+    """The emulator's media origin speaks plain http; Runflow's https URLs inline (test_outputs_logic.py)."""
     [first, *_] = items(client, runs.mapped)["items"]
 
     [preview] = first["previews"]
-    assert preview == {"kind": "image", "src": first["output"]["image_url"], "stored": False, "note": None}
+    assert first["output"]["image_url"].startswith("http://")
+    assert preview == {"kind": "link", "src": first["output"]["image_url"], "stored": False, "note": None}
 
 
 def test_stored_media_are_previewed_through_the_media_route(client: TestClient, runs: Runs) -> None:
