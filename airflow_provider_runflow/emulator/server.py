@@ -1,4 +1,4 @@
-"""Serve an :class:`EmulatorApp` with uvicorn on a socket bound before start-up (port 0 picks a free port)."""
+"""Serve the emulator's ASGI app with uvicorn on a socket bound before start-up (port 0 picks a free port)."""
 
 from __future__ import annotations
 
@@ -49,16 +49,14 @@ def serve(settings: EmulatorSettings, host: str, port: int, announce: Callable[[
     """Serve until SIGINT or SIGTERM; ``announce`` gets the base URL once the socket listens."""
     import uvicorn  # deferred: importing the emulator package must stay cheap
 
-    from airflow_provider_runflow.emulator.app import EmulatorApp
+    from airflow_provider_runflow.emulator.app import build_app
 
     _raise_open_files_limit()
     sock = bind(host, port)
     bound = sock.getsockname()[1]
     url = f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
-    app = EmulatorApp(settings)
-    app.set_base_url(url)
     config = uvicorn.Config(
-        app,
+        build_app(settings, url),
         loop="auto",
         http="auto",
         lifespan="on",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
+from collections.abc import Mapping
 from typing import Any
-
-from airflow_provider_runflow.emulator.http import Request
 
 LOG_SIZE = 10_000
 REDACTED = "REDACTED"
@@ -22,17 +21,20 @@ class Stats:
         self.requests: dict[str, Counter[str]] = {}
         self.log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
 
-    def record(self, request: Request, route: str, outcome: str) -> None:
-        """Count one request of ``route`` that ended in ``outcome`` (a status code, or ``dropped``)."""
+    def record(self, scope: Mapping[str, Any], route: str, outcome: str) -> None:
+        """Count one request (its ASGI ``scope``) of ``route`` that ended in ``outcome`` (a status, or ``dropped``)."""
         self.requests.setdefault(route, Counter())[outcome] += 1
-        headers = {name: REDACTED if name == "authorization" else value for name, value in request.headers.items()}
+        headers = {
+            name.decode("latin-1").lower(): REDACTED if name.lower() == b"authorization" else value.decode("latin-1")
+            for name, value in scope["headers"]
+        }
         self.log.append(
             {
                 "at": time.time(),
-                "method": request.method,
-                "path": request.path,
+                "method": scope["method"],
+                "path": scope["path"],
                 "route": route,
-                "query": request.query_string,
+                "query": scope["query_string"].decode("latin-1"),
                 "status": outcome,
                 "headers": headers,
             }
