@@ -1,6 +1,6 @@
 """Throughput of ``GET /v1/batches/{id}`` against a :class:`RunflowEmulator` in its own process.
 
-    python -m airflow_provider_runflow.emulator.bench --seconds 10 --concurrency 64 --client raw
+    python -m benchmarks.emulator_load --seconds 10 --concurrency 64 --client raw   # from the repository root
 
 Load comes from ``--workers`` processes, each running ``--concurrency`` pollers over keep-alive
 connections, cycling through ``--batches`` batches of 10 items. ``--client httpx`` polls with
