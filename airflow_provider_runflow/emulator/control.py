@@ -56,7 +56,7 @@ class ControlApi:
 
     async def requests(self, request: Request) -> Response:
         """Recent Runflow requests, with the Authorization header redacted."""
-        return json_reply(dumps(list(self.stats.log)))
+        return json_reply(dumps(self.stats.request_log()))
 
     async def get_faults(self, request: Request) -> Response:
         """The active fault rules."""
