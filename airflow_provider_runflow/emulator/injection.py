@@ -35,17 +35,17 @@ _SPOILERS = {*_DROPS, FaultKind.TRUNCATED_PAGE}
 
 
 class FaultInjection:
-    """Delays, refuses or spoils requests of the Runflow ``routes`` as ``faults`` decide, and counts each in ``stats``.
+    """Delays, refuses or spoils requests of the ``runflow`` routes as ``faults`` decide, and counts each in ``stats``.
 
     Control routes (``/_emulator/``) pass straight through. The route template of a request is
-    found by matching it against ``routes`` here, because the fault must be picked before the
-    app runs the handler: a refused request must change nothing.
+    found here, before the app routes it, because the fault must be picked before the handler
+    runs: a refused request must change nothing.
     """
 
-    def __init__(self, app: ASGIApp, routes: Sequence[Route], faults: FaultPlan, stats: Stats, latency: float) -> None:
+    def __init__(self, app: ASGIApp, runflow: Sequence[Route], faults: FaultPlan, stats: Stats, latency: float) -> None:
         self.app, self.faults, self.stats, self.latency = app, faults, stats, latency
         # Starlette's Route.matches also builds the child scope, six times the cost: only the name is needed here.
-        self._routes = [(route.path_regex.match, route.methods or set(), route.name) for route in routes]
+        self._routes = [(route.path_regex.match, route.methods or set(), route.name) for route in runflow]
         self._request_ids = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

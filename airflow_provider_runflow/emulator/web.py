@@ -37,7 +37,10 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unrouted(request: Request, exc: Exception) -> Response:
-    """Runflow's envelope for what Starlette's router refuses: no route (404), or a wrong method (405, ``Allow``)."""
+    """Runflow's envelope for what Starlette's router refuses: no route (404) or a wrong method (405, ``Allow``).
+
+    The router raises no other HTTPException here.
+    """
     assert isinstance(exc, HTTPException)
     method, path = request.method, request.url.path
     if exc.status_code == 405:
