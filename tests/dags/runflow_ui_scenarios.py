@@ -115,7 +115,7 @@ def summary_of(entries: list[dict[str, Any]]) -> dict[str, Any]:
             "duration_seconds": 83.5}  # fmt: skip
 
 
-@task
+@task(multiple_outputs=False)
 def record(params: dict[str, Any] | None = None, ti: Any = None) -> Any:
     """``count`` entries; the first ``media_items`` with stored media; to ``output_path`` when given."""
     assert params is not None
