@@ -3,6 +3,9 @@
 Everything lives in a private temporary AIRFLOW_HOME (SQLite, LocalExecutor, parallelism 4),
 next to a Runflow emulator started with its CLI in its own process. Each process runs in its
 own session (process group) and is stopped by PID, its whole tree, also when startup fails.
+With ``postgres=True`` the metadata database is a throwaway PostgreSQL 15 server instead, and
+``triggerers``/``schedulers`` start more than one of each (named ``triggerer``, ``triggerer2``...),
+as a highly available deployment runs them.
 
 Run it by hand, too: ``.venv/bin/python tests/fullstack/airflow_stack.py`` starts the stack,
 runs the full-stack DAG once and stops everything; ``--keep`` leaves it up until Ctrl+C.
@@ -29,6 +32,7 @@ from typing import Any, TypeVar
 
 import httpx
 import psutil
+from postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -52,6 +56,7 @@ class Component:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    job_id: int | None = None
 
     @property
     def pid(self) -> int:
@@ -113,7 +118,13 @@ class AirflowStack:
     emulator_url: str = ""
     api_key: str = ""
     organization_id: str = ""
+    service_key: str = ""
     keep_root: bool = False
+    postgres: bool = False
+    triggerers: int = 1
+    schedulers: int = 1
+    config: dict[str, str] = field(default_factory=dict)
+    database: PostgresServer | None = None
 
     @property
     def home(self) -> Path:
@@ -141,15 +152,20 @@ class AirflowStack:
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Migrate, start the emulator and the four Airflow components, and wait until all are ready."""
+        """Migrate, start the emulator and the Airflow components, and wait until all are ready."""
         try:
             self._prepare_dags()
             self.home.mkdir(parents=True, exist_ok=True)
+            if self.postgres:
+                self.database = PostgresServer(port=free_port())
+                self.database.start()
             self._start_emulator()
             self.cli("db", "migrate", timeout=180)
             self.launch("api-server", "--host", "127.0.0.1", "--port", str(self.api_port))
-            for name in COMPONENTS[1:]:
+            for name in self.instances():
                 self.launch(name)
+                if self.triggerers > 1 and component_kind(name) == "triggerer":
+                    self._await_job_of(name)
             self.wait_until_ready()
         except BaseException:
             self.stop()
@@ -159,12 +175,22 @@ class AirflowStack:
         """Stop every process this stack started, by PID and process group, and delete the temp dir."""
         for name in reversed(list(self.components)):
             stop_process_tree(self.components[name].process)
+        if self.database is not None:
+            self.database.stop()
         if not self.keep_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
+    def instances(self) -> list[str]:
+        """Names of the components after the api-server: ``scheduler``, ``scheduler2``, ..., ``triggerer``..."""
+        counts = {"scheduler": self.schedulers, "dag-processor": 1, "triggerer": self.triggerers}
+        return [f"{kind}{n if n > 1 else ''}" for kind, count in counts.items() for n in range(1, count + 1)]
+
     def launch(self, name: str, *args: str) -> Component:
-        """Start ``airflow <name>`` in its own session; a restarted component gets a fresh log file."""
-        return self._spawn(name, [str(BIN / "airflow"), name, *args])
+        """Start ``airflow <kind>`` for component ``name`` (``triggerer2`` is a ``triggerer``) in its own session.
+
+        A restarted component gets a fresh log file.
+        """
+        return self._spawn(name, [str(BIN / "airflow"), component_kind(name), *args])
 
     def _spawn(self, name: str, command: list[str]) -> Component:
         previous = self.components.get(name)
@@ -195,6 +221,26 @@ class AirflowStack:
         psutil.wait_procs(tree, timeout=10)
         component.process.wait(timeout=10)
 
+    def pause(self, name: str, paused: bool = True) -> None:
+        """SIGSTOP (or SIGCONT) a component's process group: alive, but silent, as in a long stall."""
+        _signal_group(self.components[name].pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
+    def _await_job_of(self, name: str) -> None:
+        """Record the job id of a triggerer just launched, to tell its triggers from the others' in the DB.
+
+        Triggerers are started one at a time for this: the newest running TriggererJob is this one.
+        """
+        known = {c.job_id for c in self.components.values()}
+
+        def new_job() -> int | None:
+            try:
+                jobs = self.get("/jobs", job_type="TriggererJob", job_state="running", limit=100)["jobs"]
+            except (httpx.HTTPError, StackError):
+                return None
+            return next((job["id"] for job in jobs if job["id"] not in known), None)
+
+        self.components[name].job_id = self.wait_for(new_job, 120, f"{name} to register its job")
+
     def env(self) -> dict[str, str]:
         """The environment of every Airflow process: this stack's config only, nothing inherited from Airflow."""
         base = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
@@ -209,7 +255,6 @@ class AirflowStack:
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
             "AIRFLOW__API__BASE_URL": self.api_url,
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__API__EXPOSE_CONFIG": "True",
@@ -224,7 +269,22 @@ class AirflowStack:
             "AIRFLOW_CONN_RUNFLOW_DEFAULT": json.dumps(
                 {"conn_type": "runflow", "host": self.emulator_url, "password": self.api_key}
             ),
+            "AIRFLOW_CONN_RUNFLOW_SERVICE": json.dumps(
+                {"conn_type": "runflow", "host": self.emulator_url, "password": self.service_key}
+            ),
             "RUNFLOW_EXAMPLE_OUTPUT_DIR": str(self.root / "example-output"),
+            **self._database_env(),
+            **self.config,
+        }
+
+    def _database_env(self) -> dict[str, str]:
+        if self.database is None:
+            return {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}"}
+        # Small pools: six processes (and every LocalExecutor worker) share one 2-core test server.
+        return {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database.url,
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_SIZE": "3",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_MAX_OVERFLOW": "5",
         }
 
     def _prepare_dags(self) -> None:
@@ -239,8 +299,8 @@ class AirflowStack:
         line = self.wait_for(lambda: _line_starting(emulator.log, EMULATOR_READY), 30, "the emulator to listen")
         self.emulator_url = line.removeprefix(EMULATOR_READY).strip()
         key_line = self.wait_for(lambda: _line_starting(emulator.log, "API key: "), 10, "the emulator's API key")
-        # "API key: KEY (organization ORG); service key: ..."
-        self.api_key, self.organization_id = (key_line.split()[i].strip("();") for i in (2, 4))
+        # "API key: KEY (organization ORG); service key: SERVICE_KEY"
+        self.api_key, self.organization_id, self.service_key = (key_line.split()[i].strip("();") for i in (2, 4, 7))
 
     def wait_until_ready(self, timeout: float = 120) -> None:
         """Until the API answers, the triggerer and scheduler are healthy and the DAGs are parsed."""
@@ -266,7 +326,7 @@ class AirflowStack:
         """Poll ``check`` until it returns something truthy; on timeout fail with every process's log tail."""
         deadline = time.monotonic() + timeout
         while True:
-            dead = [c.name for c in self.components.values() if not c.alive() and c.name in COMPONENTS]
+            dead = [c.name for c in self.components.values() if not c.alive() and component_kind(c.name) in COMPONENTS]
             if dead:
                 raise StackError(f"{', '.join(dead)} exited while waiting for {what}\n{self.report()}")
             result = check()
@@ -353,6 +413,11 @@ class AirflowStack:
         return counters
 
 
+def component_kind(name: str) -> str:
+    """The ``airflow`` subcommand of a component: ``triggerer2`` runs ``airflow triggerer``."""
+    return name.rstrip("0123456789")
+
+
 def _shared_secret(root: Path, name: str) -> str:
     """One secret per stack and name, shared by all its processes (JWTs signed by one are checked by another)."""
     path = root / f".{name}-secret"
@@ -369,9 +434,9 @@ def _line_starting(log: Path, prefix: str) -> str | None:
     return next((line for line in lines if line.startswith(prefix)), None)
 
 
-def running_stack(keep_root: bool = False) -> Iterator[AirflowStack]:
-    """A started stack, stopped when the generator is closed (for fixtures)."""
-    stack = AirflowStack(keep_root=keep_root)
+def running_stack(**options: Any) -> Iterator[AirflowStack]:
+    """A started stack (``AirflowStack`` fields as options), stopped when the generator is closed (for fixtures)."""
+    stack = AirflowStack(**options)
     stack.start()
     try:
         yield stack

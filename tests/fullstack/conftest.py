@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from airflow_stack import AirflowStack, running_stack
 from fullstack_support import WatchedRun, watch_run
+from ha_support import HA_CONFIG
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +20,9 @@ def stack() -> Iterator[AirflowStack]:
 def first_run(stack: AirflowStack) -> WatchedRun:
     """The full-stack DAG run once, with its defaults (150 inputs of 20 s items)."""
     return watch_run(stack)
+
+
+@pytest.fixture(scope="session")
+def ha_stack() -> Iterator[AirflowStack]:
+    """PostgreSQL, two schedulers (LocalExecutor) and two triggerers, plus dag-processor, api-server, emulator."""
+    yield from running_stack(postgres=True, schedulers=2, triggerers=2, config=HA_CONFIG)
