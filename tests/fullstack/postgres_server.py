@@ -22,7 +22,7 @@ import psutil
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 OS_USER = "postgres"
 DB_USER = DB_NAME = "airflow"
-INSTALL_HINT = "PostgreSQL 15 is missing: apt-get install -y postgresql (Debian's package; no service is started)"
+INSTALL_HINT = "PostgreSQL 15 is missing: apt-get install -y postgresql (Debian's package)"
 # A test database: durability off, enough connections for two schedulers, two triggerers and their pools.
 SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=300")
 
