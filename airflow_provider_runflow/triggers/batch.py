@@ -14,6 +14,7 @@ from airflow_provider_runflow.client import AsyncRunflowClient, RunflowError
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.triggers.cancel import acancel_batches
 from airflow_provider_runflow.triggers.client_pool import shared_client
+from airflow_provider_runflow.triggers.kill_check import killed_by_user
 
 
 class RunflowBatchTrigger(BaseTrigger):
@@ -104,9 +105,14 @@ class RunflowBatchTrigger(BaseTrigger):
         await asyncio.gather(*(poll(batch_id) for batch_id in tracker.pending()))
 
     async def on_kill(self) -> None:
-        """A user killed the deferred task (Airflow 3.3+; never on a triggerer restart)."""
+        """A user killed the deferred task (Airflow 3.3+), or on 3.3.0-3.3.2 the trigger moved triggerer.
+
+        Never on a triggerer restart. A move is told apart by the task still being deferred.
+        """
         if not self.cancel_on_kill:
             self.log.info("Task killed; Runflow batches keep running (cancel_on_kill is off): %s", self.batch_ids)
+            return
+        if not await killed_by_user(getattr(self, "task_instance", None), self.log):
             return
         config = await RunflowHook(self.runflow_conn_id).aclient_config()
         async with shared_client(config) as client:

@@ -222,8 +222,12 @@ class AirflowStack:
         component.process.wait(timeout=10)
 
     def pause(self, name: str, paused: bool = True) -> None:
-        """SIGSTOP (or SIGCONT) a component's process group: alive, but silent, as in a long stall."""
-        _signal_group(self.components[name].pid, signal.SIGSTOP if paused else signal.SIGCONT)
+        """SIGSTOP (or SIGCONT) a component and every descendant: alive, but silent, as in a long stall."""
+        pid = self.components[name].pid
+        sig = signal.SIGSTOP if paused else signal.SIGCONT
+        _signal_group(pid, sig)
+        for member in psutil.Process(pid).children(recursive=True):
+            _signal(member, sig)
 
     def _await_job_of(self, name: str) -> None:
         """Record the job id of a triggerer just launched, to tell its triggers from the others' in the DB.
@@ -368,6 +372,14 @@ class AirflowStack:
     def run_state(self, dag_id: str, run_id: str) -> str:
         state: str = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
         return state
+
+    def set_task_state(self, dag_id: str, run_id: str, task_id: str, map_index: int, state: str) -> None:
+        """What a user does in the UI: mark one (mapped) task instance ``state``."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}"
+        with self.api() as client:
+            response = client.patch(path, json={"new_state": state})
+        if response.status_code != 200:
+            raise StackError(f"PATCH {path}: {response.status_code} {response.text}")
 
     def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
         ti: dict[str, Any] = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")

@@ -59,6 +59,13 @@ def cancellations(stack: AirflowStack) -> int:
     return sum(Counter(stack.emulator_counters()["requests"].get(CANCEL_RUN, {})).values())
 
 
+def trigger_log_lines(stack: AirflowStack, dag_id: str, run_id: str, job_id: int, text: str) -> list[str]:
+    """Lines containing ``text`` in the trigger logs that triggerer job ``job_id`` wrote for this run."""
+    folder = stack.task_logs / f"dag_id={dag_id}" / f"run_id={run_id}"
+    logs = folder.glob(f"**/attempt=*.log.trigger.{job_id}.log")
+    return [line for log in logs for line in log.read_text(errors="replace").splitlines() if text in line]
+
+
 def last_batch_completion(stack: AirflowStack) -> float:
     """Epoch seconds at which the last batch the emulator holds completed (every batch was polled)."""
     requests = httpx.get(f"{stack.emulator_url}/_emulator/requests", timeout=30).json()

@@ -1,4 +1,7 @@
-"""Two triggerers and two schedulers on PostgreSQL: a triggerer dies mid-run and nothing is lost or paid twice."""
+"""Two triggerers and two schedulers on PostgreSQL: a triggerer dies or stalls mid-run and nothing is lost or paid twice.
+
+``cancel_on_kill`` cancels on a user kill only: never when a trigger moves to another triggerer.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,16 @@ import time
 
 import pytest
 from airflow_stack import AirflowStack
-from ha_support import HA_CONFIG, HA_DAG_ID, HandoverWatch, last_batch_completion
+from ha_support import (
+    CANCEL_DAG_ID,
+    HA_CONFIG,
+    HA_DAG_ID,
+    HandoverWatch,
+    cancellations,
+    last_batch_completion,
+    trigger_log_lines,
+    triggers_by_job,
+)
 
 pytestmark = pytest.mark.ha
 
@@ -43,3 +55,56 @@ def test_a_killed_triggerer_hands_its_triggers_over_without_new_batches(ha_stack
         f" (last batch ended {batches_done - watch.at:.1f} s after it);"
         f" all fired +{watch.all_fired - started:.1f} s; run done +{finished - started:.1f} s"
     )
+
+
+MOVED = "Not cancelling: the task is still deferred, its trigger moved to another triggerer"
+
+
+def all_held(stack: AirflowStack, run_id: str, count: int) -> dict[int, set[int]] | None:
+    held = triggers_by_job(stack, CANCEL_DAG_ID, run_id)
+    return held if sum(map(len, held.values())) == count else None
+
+
+def test_triggers_moved_off_a_stalled_triggerer_cancel_nothing(ha_stack: AirflowStack) -> None:
+    """A triggerer stopped past the health threshold wakes up and drops its moved triggers: no batch is cancelled."""
+    cancelled_before, created_before = cancellations(ha_stack), ha_stack.emulator_counters()["batches_created"]
+    run_id = ha_stack.trigger_dag(CANCEL_DAG_ID, {"count": 6, "run_seconds": 45})
+    held = ha_stack.wait_for(lambda: all_held(ha_stack, run_id, 6), 120, "six triggers to be assigned")
+    job = max(held, key=lambda j: len(held[j]))
+    (name,) = (c.name for c in ha_stack.components.values() if c.job_id == job)
+    time.sleep(POLL_INTERVAL)  # the triggers have started and polled once
+
+    ha_stack.pause(name)
+    try:
+        ha_stack.wait_for(
+            lambda: not triggers_by_job(ha_stack, CANCEL_DAG_ID, run_id).get(job), 60, "the other triggerer to take over"
+        )
+        time.sleep(POLL_INTERVAL)  # ... and to poll the moved batches
+    finally:
+        ha_stack.pause(name, paused=False)
+
+    # Woken up, it cancels the triggers it no longer holds; on Airflow 3.3.0-3.3.2 that calls on_kill.
+    moved = ha_stack.wait_for(
+        lambda: trigger_log_lines(ha_stack, CANCEL_DAG_ID, run_id, job, MOVED), 60, "the woken triggerer to let go"
+    )
+    assert len(moved) == len(held[job])
+    assert ha_stack.wait_for_run(CANCEL_DAG_ID, run_id, timeout=200) == "success", ha_stack.report()
+    assert cancellations(ha_stack) == cancelled_before
+    assert ha_stack.emulator_counters()["batches_created"] - created_before == 6
+    assert ha_stack.xcom(CANCEL_DAG_ID, run_id, "check") == {"tasks": 6, "batches": 6}
+
+
+def test_a_user_kill_still_cancels_the_batch(ha_stack: AirflowStack) -> None:
+    """Marking one deferred task failed cancels its batch's run, and only that one."""
+    cancelled_before = cancellations(ha_stack)
+    run_id = ha_stack.trigger_dag(CANCEL_DAG_ID, {"count": 2, "run_seconds": 45})
+    ha_stack.wait_for(lambda: all_held(ha_stack, run_id, 2), 120, "both triggers to be assigned")
+    time.sleep(POLL_INTERVAL)  # the triggers have started
+
+    ha_stack.set_task_state(CANCEL_DAG_ID, run_id, "run", 0, "failed")
+
+    ha_stack.wait_for(lambda: cancellations(ha_stack) > cancelled_before, 60, "the killed task's run to be cancelled")
+    assert ha_stack.wait_for_run(CANCEL_DAG_ID, run_id, timeout=200) == "failed"
+    assert cancellations(ha_stack) == cancelled_before + 1  # one item in the killed task's batch
+    states = {ti["map_index"]: ti["state"] for ti in ha_stack.get(f"/dags/{CANCEL_DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"] if ti["task_id"] == "run"}
+    assert states == {0: "failed", 1: "success"}
