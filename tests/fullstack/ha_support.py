@@ -113,6 +113,8 @@ class HandoverWatch:
                 self.at = time.time()
             elif self.at:
                 self._after_kill(now, held, waiting)
+            elif len(self.ever_deferred) == self.count and not waiting:
+                raise AssertionError(f"all tasks ran before both triggerers held {when_each_holds} triggers")
             if now - started > 600:
                 raise AssertionError(f"not done after 600 s; deferred: {sorted(waiting)[:20]}\n{self.stack.report()}")
             time.sleep(0.5)

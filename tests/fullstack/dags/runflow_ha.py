@@ -20,7 +20,7 @@ def ha_dag(dag_id: str, conn_id: str, cancel_on_kill: bool, count: int) -> None:
     @dag(
         dag_id=dag_id,
         schedule=None,
-        start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
+        start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
         catchup=False,
         tags=["runflow", "fullstack", "ha"],
         params={"count": count, "run_seconds": 15},
@@ -29,7 +29,9 @@ def ha_dag(dag_id: str, conn_id: str, cancel_on_kill: bool, count: int) -> None:
         @task
         def build_inputs(params: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
             count, run_seconds = int(params["count"]), float(params["run_seconds"])  # type: ignore[index]
-            return [[{"text": f"task {i}", "run_seconds": run_seconds, "client_ref": f"task-{i}"}] for i in range(count)]
+            return [
+                [{"text": f"task {i}", "run_seconds": run_seconds, "client_ref": f"task-{i}"}] for i in range(count)
+            ]
 
         results = RunflowBatchOperator.partial(
             task_id="run",
