@@ -57,6 +57,7 @@ class Component:
     process: subprocess.Popen[bytes]
     log: Path
     job_id: int | None = None
+    killed: bool = False
 
     @property
     def pid(self) -> int:
@@ -220,6 +221,7 @@ class AirflowStack:
         _signal_group(component.pid, signal.SIGKILL)
         psutil.wait_procs(tree, timeout=10)
         component.process.wait(timeout=10)
+        component.killed = True
 
     def pause(self, name: str, paused: bool = True) -> None:
         """SIGSTOP (or SIGCONT) a component and every descendant: alive, but silent, as in a long stall."""
@@ -228,6 +230,13 @@ class AirflowStack:
         _signal_group(pid, sig)
         for member in psutil.Process(pid).children(recursive=True):
             _signal(member, sig)
+
+    def relaunch(self, name: str) -> Component:
+        """Start a stopped component again under its name (a triggerer also gets its new job id recorded)."""
+        component = self.launch(name)
+        if component_kind(name) == "triggerer":
+            self._await_job_of(name)
+        return component
 
     def _await_job_of(self, name: str) -> None:
         """Record the job id of a triggerer just launched, to tell its triggers from the others' in the DB.
@@ -330,7 +339,7 @@ class AirflowStack:
         """Poll ``check`` until it returns something truthy; on timeout fail with every process's log tail."""
         deadline = time.monotonic() + timeout
         while True:
-            dead = [c.name for c in self.components.values() if not c.alive() and component_kind(c.name) in COMPONENTS]
+            dead = [c.name for c in self.components.values() if self._died(c)]
             if dead:
                 raise StackError(f"{', '.join(dead)} exited while waiting for {what}\n{self.report()}")
             result = check()
@@ -339,6 +348,11 @@ class AirflowStack:
             if time.monotonic() > deadline:
                 raise StackError(f"Timed out after {timeout:.0f} s waiting for {what}\n{self.report()}")
             time.sleep(interval)
+
+    @staticmethod
+    def _died(component: Component) -> bool:
+        """An Airflow component that exited without being killed on purpose."""
+        return not component.alive() and not component.killed and component_kind(component.name) in COMPONENTS
 
     def report(self, lines: int = 30) -> str:
         """The tail of every process's log, for failure messages."""

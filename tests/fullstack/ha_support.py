@@ -24,6 +24,13 @@ HA_CONFIG = {
 }
 
 
+def revive_triggerers(stack: AirflowStack) -> None:
+    """Start again any triggerer an earlier test killed, so that two are running."""
+    for component in list(stack.components.values()):
+        if component.killed and component.name.startswith("triggerer"):
+            stack.relaunch(component.name)
+
+
 def sql(stack: AirflowStack, query: str, *params: Any) -> list[tuple[Any, ...]]:
     assert stack.database is not None, "this stack runs on SQLite"
     return stack.database.query(query, *params)
@@ -66,14 +73,14 @@ def trigger_log_lines(stack: AirflowStack, dag_id: str, run_id: str, job_id: int
     return [line for log in logs for line in log.read_text(errors="replace").splitlines() if text in line]
 
 
-def last_batch_completion(stack: AirflowStack) -> float:
-    """Epoch seconds at which the last batch the emulator holds completed (every batch was polled)."""
+def batch_completions(stack: AirflowStack) -> dict[str, float]:
+    """When each batch the emulator holds completed (epoch seconds), by its item's ``client_ref``."""
     requests = httpx.get(f"{stack.emulator_url}/_emulator/requests", timeout=30).json()
     batch_paths = {r["path"] for r in requests if r["route"] == "GET /v1/batches/{id}"}
     headers = {"Authorization": f"Bearer {stack.api_key}"}
     with httpx.Client(base_url=stack.emulator_url, headers=headers, timeout=30) as client:
-        done = [client.get(path).json()["completed_at"] for path in sorted(batch_paths)]
-    return max(_epoch(stamp) for stamp in done)
+        batches = [client.get(path).json() for path in sorted(batch_paths)]
+    return {item["client_ref"]: _epoch(b["completed_at"]) for b in batches for item in b["items"]}
 
 
 def _epoch(iso: str) -> float:
