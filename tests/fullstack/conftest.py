@@ -25,4 +25,4 @@ def first_run(stack: AirflowStack) -> WatchedRun:
 @pytest.fixture(scope="session")
 def ha_stack() -> Iterator[AirflowStack]:
     """PostgreSQL, two schedulers (LocalExecutor) and two triggerers, plus dag-processor, api-server, emulator."""
-    yield from running_stack(postgres=True, schedulers=2, triggerers=2, config=HA_CONFIG, keep_root=True)
+    yield from running_stack(postgres=True, schedulers=2, triggerers=2, config=HA_CONFIG)
