@@ -1,4 +1,4 @@
-"""P3, output collection: items of finished batches in input order, as a list and streamed to JSONL."""
+"""Result collection: items of finished batches in input order, as a list and streamed to JSONL."""
 
 from __future__ import annotations
 

@@ -7,13 +7,15 @@ import os
 import platform
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 MIB = 1024 * 1024
+# The benchmark sections: key in results/latest.json and ``--sections``, and heading in docs/benchmarks.md.
+SECTIONS = {"scale": "Trigger scale", "economy": "Request economy", "collection": "Result collection"}
 
 
 def machine() -> dict[str, Any]:
@@ -26,7 +28,7 @@ def machine() -> dict[str, Any]:
                 model = line.split(":", 1)[1].strip()
                 break
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
         "cpu_model": model,
         "ram_gib": round(psutil.virtual_memory().total / 1024**3, 1),

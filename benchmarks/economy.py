@@ -1,4 +1,4 @@
-"""P2, request economy: a 1,000-input operator run, requests per route against the minimum."""
+"""Request economy: a 1,000-input operator run, requests per route against the minimum."""
 
 from __future__ import annotations
 

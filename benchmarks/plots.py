@@ -11,18 +11,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 
-def _by_peer(p1: list[dict[str, Any]], metric: str) -> dict[str, dict[int, float]]:
+def _by_peer(scale: list[dict[str, Any]], metric: str) -> dict[str, dict[int, float]]:
     series: dict[str, dict[int, float]] = {}
-    for row in p1:
+    for row in scale:
         if row.get(metric) is not None:
             series.setdefault(row["peer"], {})[row["n"]] = float(row[metric])
     return series
 
 
-def scale_plot(p1: list[dict[str, Any]], metric: str, label: str, path: Path, log: bool = False) -> None:
+def scale_plot(scale: list[dict[str, Any]], metric: str, label: str, path: Path, log: bool = False) -> None:
     """One line per peer over N."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for peer, points in _by_peer(p1, metric).items():
+    for peer, points in _by_peer(scale, metric).items():
         ns = sorted(points)
         style = "-o" if peer.startswith(("runflow", "limit")) else "--."
         ax.plot(ns, [points[n] for n in ns], style, label=peer, linewidth=2.5 if peer.startswith("runflow") else 1.2)
@@ -38,14 +38,14 @@ def scale_plot(p1: list[dict[str, Any]], metric: str, label: str, path: Path, lo
     plt.close(fig)
 
 
-def collection_plot(p3: list[dict[str, Any]], path: Path) -> None:
+def collection_plot(collection: list[dict[str, Any]], path: Path) -> None:
     """Time and tracemalloc peak per case, at each size."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
-    sizes = sorted({row["items"] for row in p3})
-    cases = list(dict.fromkeys(row["case"] for row in p3))
+    sizes = sorted({row["items"] for row in collection})
+    cases = list(dict.fromkeys(row["case"] for row in collection))
     width = 0.8 / len(cases)
     for i, case in enumerate(cases):
-        rows = {row["items"]: row for row in p3 if row["case"] == case}
+        rows = {row["items"]: row for row in collection if row["case"] == case}
         xs = [j + i * width for j in range(len(sizes))]
         left.bar(xs, [rows[s]["seconds"] for s in sizes], width, label=case)
         right.bar(xs, [rows[s]["peak_mib"] for s in sizes], width, label=case)

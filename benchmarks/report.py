@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import SECTIONS
 from benchmarks.plots import collection_plot, scale_plot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,10 +25,10 @@ def _ratio(a: Any, b: Any) -> str:
     return f"{a / b:.2f}x" if a and b else "—"
 
 
-def _p1_tables(p1: list[dict[str, Any]]) -> list[str]:
+def _scale_tables(scale: list[dict[str, Any]]) -> list[str]:
     lines: list[str] = []
-    for n in sorted({row["n"] for row in p1}):
-        rows = [row for row in p1 if row["n"] == n]
+    for n in sorted({row["n"] for row in scale}):
+        rows = [row for row in scale if row["n"] == n]
         by_peer = {row["peer"]: row for row in rows}
         ours, limit = by_peer.get(OURS, {}), by_peer.get(LIMIT, {})
         lines += [
@@ -52,9 +53,9 @@ def _p1_tables(p1: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _goals(p1: list[dict[str, Any]]) -> list[str]:
-    n = max((row["n"] for row in p1), default=0)
-    by_peer = {row["peer"]: row for row in p1 if row["n"] == n and "failed" not in row}
+def _goals(scale: list[dict[str, Any]]) -> list[str]:
+    n = max((row["n"] for row in scale), default=0)
+    by_peer = {row["peer"]: row for row in scale if row["n"] == n and "failed" not in row}
     ours, limit = by_peer.get(OURS), by_peer.get(LIMIT)
     if not ours or not limit:
         return []
@@ -70,24 +71,24 @@ def _goals(p1: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _p2(p2: dict[str, Any]) -> list[str]:
+def _economy(economy: dict[str, Any]) -> list[str]:
     lines = [
-        f"\n{p2['inputs']:,} inputs → {p2['batches']} batches, blocking mode, poll interval "
-        f"{p2['poll_interval_s']} s; {p2['results']:,} results returned.\n",
+        f"\n{economy['inputs']:,} inputs → {economy['batches']} batches, blocking mode, poll interval "
+        f"{economy['poll_interval_s']} s; {economy['results']:,} results returned.\n",
         "| route | requests | minimum | excess |",
         "|---|---|---|---|",
     ]
-    for route, count in sorted(p2["requests"].items()):
-        minimum = p2["minimum"].get(route, 0)
+    for route, count in sorted(economy["requests"].items()):
+        minimum = economy["minimum"].get(route, 0)
         lines.append(f"| `{route}` | {count:,} | {minimum:,} | {count - minimum:+,} |")
-    lines.append(f"\nPolls: {p2['poll_rounds']} per batch (one per poll round until it finished).")
+    lines.append(f"\nPolls: {economy['poll_rounds']} per batch (one per poll round until it finished).")
     return lines
 
 
-def _p3(p3: list[dict[str, Any]]) -> list[str]:
+def _collection(collection: list[dict[str, Any]]) -> list[str]:
     lines = ["| case | items | seconds | x bare loop | tracemalloc peak (MiB) |", "|---|---|---|---|---|"]
-    bare = {row["items"]: row for row in p3 if row["case"].startswith("bare")}
-    for row in p3:
+    bare = {row["items"]: row for row in collection if row["case"].startswith("bare")}
+    for row in collection:
         ratio = _ratio(row["seconds"], bare.get(row["items"], {}).get("seconds"))
         lines.append(f"| {row['case']} | {row['items']:,} | {row['seconds']:.3f} | {ratio} | {row['peak_mib']:.2f} |")
     return lines
@@ -96,9 +97,10 @@ def _p3(p3: list[dict[str, Any]]) -> list[str]:
 def _header(results: dict[str, Any]) -> list[str]:
     runs = results.get("runs", {})
     lines = ["| section | date | command | machine |", "|---|---|---|---|"]
-    for name, run in sorted(runs.items()):
-        machine = f"{run['nproc']} CPUs, {run['cpu_model']}, {run['ram_gib']} GiB RAM, Python {run['python']}"
-        lines.append(f"| {name.upper()} | {run['date']} | `{run['command']}` | {machine} |")
+    for name, title in SECTIONS.items():
+        if run := runs.get(name):
+            machine = f"{run['nproc']} CPUs, {run['cpu_model']}, {run['ram_gib']} GiB RAM, Python {run['python']}"
+            lines.append(f"| {title} | {run['date']} | `{run['command']}` | {machine} |")
     return lines
 
 
@@ -107,19 +109,20 @@ def write_report(results: dict[str, Any], docs: Path = ROOT / "docs", notes: str
     images = docs / "images"
     images.mkdir(parents=True, exist_ok=True)
     body = ["# Benchmarks\n", *_header(results)]
-    if p1 := results.get("p1"):
-        scale_plot(p1, "cpu_ms_per_poll", "CPU ms per poll", images / "bench-cpu-per-poll.png", log=True)
-        scale_plot(p1, "polls_pct", "% of intended polls", images / "bench-polls.png")
-        scale_plot(p1, "lag_p99_ms", "event-loop lag p99 (ms)", images / "bench-lag.png", log=True)
-        scale_plot(p1, "rss_kib_per_trigger", "RSS KiB per trigger", images / "bench-rss.png", log=True)
-        body += ["\n## P1: triggerer scale\n", *_p1_tables(p1), *_goals(p1)]
+    if scale := results.get("scale"):
+        scale_plot(scale, "cpu_ms_per_poll", "CPU ms per poll", images / "bench-cpu-per-poll.png", log=True)
+        scale_plot(scale, "polls_pct", "% of intended polls", images / "bench-polls.png")
+        scale_plot(scale, "lag_p99_ms", "event-loop lag p99 (ms)", images / "bench-lag.png", log=True)
+        scale_plot(scale, "rss_kib_per_trigger", "RSS KiB per trigger", images / "bench-rss.png", log=True)
+        body += [f"\n## {SECTIONS['scale']}\n", *_scale_tables(scale), *_goals(scale)]
         body += ["\n![CPU per poll](images/bench-cpu-per-poll.png)\n![polls](images/bench-polls.png)\n"]
         body += ["![lag](images/bench-lag.png)\n![rss](images/bench-rss.png)\n"]
-    if p2 := results.get("p2"):
-        body += ["\n## P2: request economy\n", *_p2(p2)]
-    if p3 := results.get("p3"):
-        collection_plot(p3, images / "bench-collection.png")
-        body += ["\n## P3: output collection\n", *_p3(p3), "\n![collection](images/bench-collection.png)\n"]
+    if economy := results.get("economy"):
+        body += [f"\n## {SECTIONS['economy']}\n", *_economy(economy)]
+    if collection := results.get("collection"):
+        collection_plot(collection, images / "bench-collection.png")
+        body += [f"\n## {SECTIONS['collection']}\n", *_collection(collection)]
+        body += ["\n![collection](images/bench-collection.png)\n"]
     body.append(notes)
     target = docs / "benchmarks.md"
     target.write_text("\n".join(body) + "\n")

@@ -1,8 +1,8 @@
 """Run the benchmarks and write ``benchmarks/results/latest.json`` and ``docs/benchmarks.md``.
 
-python -m benchmarks.run            # full: P1 at N=100, 1,000, 5,000 (~20 min), P2, P3
+python -m benchmarks.run            # full: trigger scale at N=100, 1,000, 5,000 (~20 min), economy, collection
 python -m benchmarks.run --smoke    # CI size, under 90 s; figures not asserted
-python -m benchmarks.run --sections p2,p3   # re-run some sections, keep the others' figures
+python -m benchmarks.run --sections economy,collection   # re-run some sections, keep the others' figures
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import machine
+from benchmarks.common import SECTIONS, machine
 from benchmarks.scale import ALL_PEERS, ScaleSettings, run_scale
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,16 +32,18 @@ def _scale_settings(smoke: bool) -> ScaleSettings:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes for CI")
-    parser.add_argument("--sections", default="p1,p2,p3")
-    parser.add_argument("--sizes", default="", help="P1 sizes to (re)run, e.g. 5000; other sizes' rows are kept")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"some of {', '.join(SECTIONS)}")
+    parser.add_argument("--sizes", default="", help="trigger scale N to (re)run, e.g. 5000; other N's rows are kept")
     parser.add_argument("--output", type=Path, default=None, help="results JSON (default results/latest.json)")
     args = parser.parse_args(argv)
     output = args.output or (RESULTS / "smoke" / "smoke.json" if args.smoke else RESULTS / "latest.json")
-    sections = {name for name in args.sections.split(",") if name}
+    sections = [name for name in SECTIONS if name in args.sections.split(",")]
+    if unknown := set(filter(None, args.sections.split(","))) - set(SECTIONS):
+        parser.error(f"unknown sections {sorted(unknown)}: choose from {', '.join(SECTIONS)}")
     results: dict[str, Any] = json.loads(output.read_text()) if output.exists() else {}
     command = "python3 scripts/dev.py bench " + " ".join(sys.argv[1:] if argv is None else argv)
     results.setdefault("runs", {})
-    for name in sorted(sections):
+    for name in sections:
         results[name] = _run_section(name, args.smoke, args.sizes, results.get(name))
         results["runs"][name] = {"command": command.strip(), **machine()}
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -53,18 +55,18 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run_section(name: str, smoke: bool, sizes: str, previous: Any) -> Any:
-    if name == "p1":
+    if name == "scale":
         settings = _scale_settings(smoke)
         if sizes:
             settings = replace(settings, sizes=tuple(int(n) for n in sizes.split(",")))
         rows = run_scale(settings, log=lambda r: print(json.dumps(r), flush=True))
         kept = [row for row in previous or [] if row["n"] not in settings.sizes]
         return sorted(kept + rows, key=lambda row: row["n"])
-    if name == "p2":
+    if name == "economy":
         from benchmarks.economy import run_economy
 
         return run_economy(inputs=100 if smoke else 1000)
-    if name == "p3":
+    if name == "collection":
         from benchmarks.collection import run_collection
 
         return run_collection(batches=(2, 5) if smoke else (10, 100))

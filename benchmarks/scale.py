@@ -1,4 +1,4 @@
-"""P1 orchestration: emulator shards, batches, and one child process per (peer, N)."""
+"""Trigger scale, orchestration: emulator shards, batches, and one child process per (peer, N)."""
 
 from __future__ import annotations
 

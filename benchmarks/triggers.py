@@ -1,4 +1,4 @@
-"""P1, triggerer scale: N concurrent pollers in one event loop, each case in a fresh process.
+"""Trigger scale: N concurrent pollers in one event loop, each case in a fresh process.
 
 The parent starts the emulator(s) and creates the batches; each (peer, N) runs in a child
 process (``python -m benchmarks.triggers``, the case as JSON on stdin) so its CPU time and RSS are its own.

@@ -18,7 +18,7 @@ from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 @dag(
     dag_id="example_runflow_batch",
     schedule=None,
-    start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
+    start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
     catchup=False,
     tags=["example", "runflow"],
     params={"count": 120},

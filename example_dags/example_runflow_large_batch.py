@@ -22,7 +22,7 @@ OUTPUT_DIR = os.environ.get("RUNFLOW_EXAMPLE_OUTPUT_DIR", os.path.join(tempfile.
 @dag(
     dag_id="example_runflow_large_batch",
     schedule=None,
-    start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
+    start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
     catchup=False,
     tags=["example", "runflow"],
 )

@@ -17,7 +17,7 @@ from airflow_provider_runflow.sensors.batch import RunflowBatchSensor
 @dag(
     dag_id="example_runflow_sensor",
     schedule=None,
-    start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
+    start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
     catchup=False,
     tags=["example", "runflow"],
     render_template_as_native_obj=True,

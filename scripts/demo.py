@@ -1,9 +1,10 @@
 """The README's main command: run ``example_runflow_batch`` through Airflow against a local Runflow.
 
 Starts the Runflow emulator, points the ``runflow_default`` connection at it, runs the DAG
-with ``airflow dags test`` (the trigger included), prints what every item produced, then
-stops the emulator. With ``--real``, the DAG runs against the Runflow API of the
-``AIRFLOW_CONN_RUNFLOW_DEFAULT`` you exported instead (real models, real costs).
+with ``airflow dags test`` (the trigger included), prints what the first items produced
+(``--all``: every item) and the run's summary, then stops the emulator. With ``--real``, the
+DAG runs against the Runflow API of the ``AIRFLOW_CONN_RUNFLOW_DEFAULT`` you exported instead
+(real models, real costs).
 """
 
 from __future__ import annotations
@@ -74,15 +75,25 @@ def _latest_run() -> tuple[str, str]:
         return run.run_id, str(run.state)
 
 
-def _report(where: str, run_id: str, state: str, found: dict[str, Any], log: Path) -> None:
+SHOWN = 8  # items printed without --all: enough to see the shape, short enough to read
+
+
+def result_lines(entries: list[dict[str, Any]], show_all: bool) -> list[str]:
+    """One line per item (the first ``SHOWN`` unless ``show_all``), then how many were left out."""
+    shown = entries if show_all else entries[:SHOWN]
+    lines = [f"{'index':>5}  {'client_ref':<16} {'status':<10} output"]
+    for entry in shown:
+        output = (entry.get("output") or {}).get("image_url") or json.dumps(entry.get("error"))
+        lines.append(f"{entry['index']:>5}  {entry['client_ref'] or '':<16} {entry['status']:<10} {output}")
+    if len(entries) > len(shown):
+        lines.append(f"{'...':>5}  ({len(entries) - len(shown)} more: --all prints every item)")
+    return lines
+
+
+def _report(where: str, run_id: str, state: str, found: dict[str, Any], log: Path, show_all: bool) -> None:
     entries, summary = found["return_value"] or [], found["summary"] or {}
     print(f"\nRunflow: {where}\nDAG run {run_id}: {state}\n")
-    print(f"{'index':>5}  {'client_ref':<16} {'status':<10} output")
-    for entry in entries[:8]:
-        output = (entry.get("output") or {}).get("image_url") or json.dumps(entry.get("error"))
-        print(f"{entry['index']:>5}  {entry['client_ref'] or '':<16} {entry['status']:<10} {output}")
-    if len(entries) > 8:
-        print(f"{'...':>5}  ({len(entries) - 8} more)")
+    print("\n".join(result_lines(entries, show_all)))
     print(
         f"\n{summary.get('succeeded', 0)} of {summary.get('total', 0)} items succeeded, "
         f"{summary.get('failed', 0)} failed; cost {summary.get('cost')}; "
@@ -100,6 +111,7 @@ def main() -> int:
     parser.add_argument(
         "--real", action="store_true", help="use the real Runflow API from AIRFLOW_CONN_RUNFLOW_DEFAULT"
     )
+    parser.add_argument("--all", action="store_true", help=f"print every item's result, not only the first {SHOWN}")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="runflow-demo-"))
     _setup_airflow(home)
@@ -110,7 +122,7 @@ def main() -> int:
             subprocess.run([AIRFLOW, "dags", "test", DAG_ID], stdout=out, stderr=subprocess.STDOUT, check=False)
         run_id, state = _latest_run()
         found = _results(run_id)
-    _report(where, run_id, state, found, log)
+    _report(where, run_id, state, found, log, args.all)
     return 0 if state == "success" else 1
 
 

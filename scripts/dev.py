@@ -3,8 +3,9 @@
 
 Needs only python3 on a fresh machine:
 
-    python3 scripts/dev.py demo                      # the main job, end to end
+    python3 scripts/dev.py demo [--all] [--real]     # the main job, end to end, in its own light .venv-demo
     python3 scripts/dev.py test [pytest args]        # the test suite
+    python3 scripts/dev.py test -m fullstack         # the full Airflow stack and the UI (adds the browser extra)
     python3 scripts/dev.py test --airflow oldest     # the suite on the oldest supported Airflow (3.2.2)
     python3 scripts/dev.py test --python 3.13        # ... on another Python (a version found via pyenv or PATH)
     python3 scripts/dev.py lint                      # ruff and mypy
@@ -31,11 +32,14 @@ OLDEST_AIRFLOW = "3.2.2"
 # older Airflow we compile the equivalent: its dependencies as released up to this date.
 CONSTRAINTS_AS_OF = {"3.2.2": "2026-06-12"}
 NEWER_THAN_CONSTRAINTS = ("apache-airflow-providers-common-compat",)  # we need a later release
+# The extras each kind of environment installs: the demo needs the emulator, not the test toolchain.
+EXTRAS = {"test": "test", "demo": "emulator"}
 
 
-def _venv_dir(airflow: str, python_version: str | None) -> Path:
-    """``.venv`` for the defaults; otherwise a directory named after the Airflow and Python versions."""
-    name = ".venv" if airflow == DEFAULT_AIRFLOW else f".venv-airflow-{airflow}"
+def _venv_dir(airflow: str, python_version: str | None, kind: str = "test") -> Path:
+    """``.venv`` (tests) or ``.venv-demo`` for the defaults; other Airflow and Python versions add to the name."""
+    name = ".venv" if kind == "test" else f".venv-{kind}"
+    name = name if airflow == DEFAULT_AIRFLOW else f"{name}-airflow-{airflow}"
     return ROOT / (f"{name}-py{python_version}" if python_version else name)
 
 
@@ -58,12 +62,12 @@ def find_python(version: str) -> str:
     sys.exit(f"No Python {version} found (looked in {root}/versions and on PATH)")
 
 
-def ensure_env(airflow: str, python_version: str | None = None) -> Path:
-    """Create (or reuse) the virtualenv for ``airflow`` (on ``python_version``, else this Python) with the provider."""
-    env = _venv_dir(airflow, python_version)
+def ensure_env(airflow: str, python_version: str | None = None, kind: str = "test") -> Path:
+    """Create (or reuse) the ``kind`` virtualenv for ``airflow`` (on ``python_version``, else this Python)."""
+    env = _venv_dir(airflow, python_version, kind)
     python = env / "bin" / "python"
     stamp = env / ".installed"
-    recipe = f"{airflow} {CONSTRAINTS_AS_OF.get(airflow)}".encode()
+    recipe = f"{airflow} {CONSTRAINTS_AS_OF.get(airflow)} {EXTRAS[kind]}".encode()
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + recipe).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted and python.exists():
         return env
@@ -80,7 +84,7 @@ def ensure_env(airflow: str, python_version: str | None = None) -> Path:
     constraints = _constraints(python, env, airflow)
     run(
         [str(python), "-m", "uv", "pip", "install", "-q", "--python", str(python),
-         "-e", f"{ROOT}[test]", f"apache-airflow=={airflow}", *constraints]
+         "-e", f"{ROOT}[{EXTRAS[kind]}]", f"apache-airflow=={airflow}", *constraints]
     )  # fmt: skip
     stamp.write_text(wanted)
     return env
@@ -102,7 +106,7 @@ def _constraints(python: Path, env: Path, airflow: str) -> list[str]:
 
 
 def ensure_extra(env: Path, extra: str) -> None:
-    """Add an optional-dependency ``extra`` of pyproject.toml (``bench``, ``docs``) to ``env``, once per its content."""
+    """Add an optional-dependency ``extra`` (``bench``, ``docs``, ``browser``) to ``env``, once per pyproject.toml."""
     stamp = env / f".{extra}-installed"
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted:
@@ -144,6 +148,14 @@ def airflow_env(env_dir: Path) -> dict[str, str]:
     }
 
 
+def wants_browser(pytest_args: list[str]) -> bool:
+    """Whether the pytest arguments select the full-stack tests, whose browser tests need the ``browser`` extra.
+
+    Installed only then: Playwright is 161 MB of the 541 MB test environment and serves two tests.
+    """
+    return any("fullstack" in arg and "not fullstack" not in arg for arg in pytest_args)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["demo", "test", "lint", "setup", "bench", "docs"])
@@ -152,7 +164,7 @@ def main() -> None:
     args, rest = parser.parse_known_args()
     if args.airflow == "oldest":
         args.airflow = OLDEST_AIRFLOW
-    env_dir = ensure_env(args.airflow, args.python)
+    env_dir = ensure_env(args.airflow, args.python, "demo" if args.command == "demo" else "test")
     bin_dir = env_dir / "bin"
     env = airflow_env(env_dir)
     if args.command == "lint":
@@ -160,6 +172,8 @@ def main() -> None:
         run([str(bin_dir / "ruff"), "format", "--check", "."], env)
         run([str(bin_dir / "mypy")], env)
     elif args.command == "test":
+        if wants_browser(rest):
+            ensure_extra(env_dir, "browser")
         run([str(bin_dir / "python"), "-m", "pytest", *rest], env)
     elif args.command == "bench":
         ensure_extra(env_dir, "bench")

@@ -1,12 +1,13 @@
 """Test-wide Airflow setup: a private AIRFLOW_HOME and dags folder, and a migrated DB on demand.
 
 The environment is set here, before anything imports Airflow, because Airflow
-reads its configuration once at import time.
+reads its configuration once at import time. The home is deleted when the session ends.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,3 +43,8 @@ def airflow_db() -> Iterator[Path]:
     sys.path.insert(0, str(_DAGS))
     yield _HOME
     sys.path.remove(str(_DAGS))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Delete this session's AIRFLOW_HOME (its DB, logs and config): a test run leaves nothing in the temp dir."""
+    shutil.rmtree(_HOME, ignore_errors=True)

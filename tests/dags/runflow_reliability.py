@@ -14,7 +14,7 @@ from airflow.sdk import DAG, chain
 from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 
 MODEL = "acme/test-model"
-START = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+START = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 FAST = {"poll_interval": 0.1}
 FAULT_MATRIX_ITEMS = 250
 REVOKED_CONN_ID = "runflow_revoked"
@@ -37,7 +37,7 @@ def _dag(dag_id: str, **kwargs: Any) -> DAG:
 
 
 # The same 250 inputs through both modes, one after the other, so one dag.test() covers both.
-with _dag("rr_fault_matrix"):
+with _dag("reliability_fault_matrix"):
     chain(
         RunflowBatchOperator(
             task_id="deferred", model=MODEL, inputs=texts(FAULT_MATRIX_ITEMS), deferrable=True, retries=0, **FAST
@@ -49,7 +49,7 @@ with _dag("rr_fault_matrix"):
 
 # Every error path at once, for the secret scan: faults are injected by the test, items fail
 # beyond the policy in both modes, and one task uses a revoked key (401).
-with _dag("rr_secrets"):
+with _dag("reliability_secrets"):
     for deferrable in (True, False):
         mode = "deferred" if deferrable else "blocking"
         RunflowBatchOperator(

@@ -15,7 +15,7 @@ from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 from airflow_provider_runflow.sensors.batch import RunflowBatchSensor
 
 MODEL = "acme/test-model"
-START = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+START = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 FAST = {"poll_interval": 0.2}
 
 

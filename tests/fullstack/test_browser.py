@@ -32,7 +32,7 @@ DASHBOARD = "https://app.runflow.io"
 def page(stack: AirflowStack) -> Iterator[Page]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser extra)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),

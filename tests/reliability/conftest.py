@@ -1,8 +1,8 @@
 """Fixtures of the reliability suite, and the JSON summary its figures in docs/reliability.md come from.
 
 Set ``RUNFLOW_RELIABILITY_SUMMARY=path.json`` to have the run write, per test case: its area
-(R1..R4, from the module name), outcome, and the figures it recorded (items lost, duplicate
-batches or entries, what was checked). ``python tests/reliability/summary.py path.json`` prints
+(the module name without ``test_``, e.g. ``fault_matrix``), outcome, and the figures it recorded
+(items lost, duplicate batches or entries, what was checked). ``python tests/reliability/summary.py path.json`` prints
 the tables.
 """
 
@@ -42,7 +42,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if report.when == "call" or (report.when == "setup" and not report.passed):
         case = _CASES.setdefault(item.nodeid, {})
-        case["area"] = item.module.__name__.split("_")[1].upper() if item.module else "?"
+        case["area"] = item.module.__name__.removeprefix("test_") if item.module else "?"
         case["outcome"] = report.outcome
         case["seconds"] = round(report.duration, 2)
     return report

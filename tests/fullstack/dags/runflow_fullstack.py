@@ -19,7 +19,7 @@ from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 @dag(
     dag_id="runflow_fullstack",
     schedule=None,
-    start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
+    start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
     catchup=False,
     tags=["runflow", "fullstack"],
     params={"count": 150, "run_seconds": 20},

@@ -1,4 +1,4 @@
-"""R2: a worker or triggerer that dies at the worst moment costs no second batch and loses no result.
+"""A worker or triggerer that dies at the worst moment costs no second batch and loses no result.
 
 The triggerer killed -9 mid-poll, with the full Airflow stack, is
 ``tests/fullstack/test_deferred_run.py::test_a_killed_triggerer_is_replaced_without_new_batches``.

@@ -1,4 +1,4 @@
-"""R4: the API key never leaves the Authorization header of requests to the configured host.
+"""The API key never leaves the Authorization header of requests to the configured host.
 
 One DAG run exercises every error path in both modes (faults, items failing the policy, a revoked
 key answered 401); then every artifact it left is searched for the key: zero hits.
@@ -71,7 +71,7 @@ def test_a_run_through_every_error_path_leaves_the_key_nowhere(
     kinds = [FaultKind.SERVER_ERROR, FaultKind.DROP_CONNECTION, FaultKind.MALFORMED_JSON, FaultKind.LOSE_RESPONSE]
     emu.set_faults([FaultRule(route="*", kind=kind, probability=0.05) for kind in kinds])
 
-    run = reliability_dag("rr_secrets").test()
+    run = reliability_dag("reliability_secrets").test()
     output = capfd.readouterr()
 
     final = {task: state for (task, _), state in states(run).items()}

@@ -1,6 +1,6 @@
-"""R1: every fault the emulator can inject, alone and mixed, loses no item and bills no batch twice.
+"""Every fault the emulator can inject, alone and mixed, loses no item and bills no batch twice.
 
-Each case runs ``rr_fault_matrix`` with dag.test(): 250 inputs through the deferrable operator,
+Each case runs ``reliability_fault_matrix`` with dag.test(): 250 inputs through the deferrable operator,
 then the same 250 through the blocking one (3 batches each), while the emulator spoils requests.
 Faults hit the batch creation POST itself (the first POST of each task), the status polls and
 the items pages. A correct run ends with every task successful, each entry equal to the
@@ -69,7 +69,7 @@ def mixed_rules() -> list[FaultRule]:
 def run_matrix_case(emu: RunflowEmulator, monkeypatch: pytest.MonkeyPatch, rules: list[FaultRule]) -> Any:
     monkeypatch.setenv("AIRFLOW_CONN_RUNFLOW_DEFAULT", connection_json(emu, timeout=TIMEOUT, max_retries=8))
     emu.set_faults(rules)
-    run = reliability_dag("rr_fault_matrix").test()
+    run = reliability_dag("reliability_fault_matrix").test()
     emu.clear_faults()
     if any(FaultKind.DELAY in (rule.kind, *rule.sequence) for rule in rules):
         # A request the client gave up on is still served when its delay ends: a late POST must

@@ -1,4 +1,4 @@
-"""R3: inputs and answers Runflow refuses fail clearly, naming the item, field or Runflow ``code``.
+"""Inputs and answers Runflow refuses fail clearly, naming the item, field or Runflow ``code``.
 
 Locally invalid input (empty, not a list, non-object items, non-JSON values, long client_ref,
 bad callback_url, bad metadata, malformed model) is pinned by
