@@ -105,9 +105,10 @@ class RunflowBatchTrigger(BaseTrigger):
         await asyncio.gather(*(poll(batch_id) for batch_id in tracker.pending()))
 
     async def on_kill(self) -> None:
-        """A user killed the deferred task (Airflow 3.3+), or on 3.3.0-3.3.2 the trigger moved triggerer.
+        """A user killed the deferred task (Airflow 3.3+; never on a triggerer restart).
 
-        Never on a triggerer restart. A move is told apart by the task still being deferred.
+        Airflow 3.3.0-3.3.2 also call it when the trigger moves to another triggerer: then the
+        task is still deferred, and nothing is cancelled.
         """
         if not self.cancel_on_kill:
             self.log.info("Task killed; Runflow batches keep running (cancel_on_kill is off): %s", self.batch_ids)

@@ -73,6 +73,23 @@ def trigger_log_lines(stack: AirflowStack, dag_id: str, run_id: str, job_id: int
     return [line for log in logs for line in log.read_text(errors="replace").splitlines() if text in line]
 
 
+def failed_tasks_report(stack: AirflowStack, dag_id: str, run_id: str, lines: int = 25) -> str:
+    """The log tails (task and trigger) of the first failed mapped tasks of a run, for failure messages."""
+    rows = sql(
+        stack,
+        "SELECT map_index FROM task_instance WHERE dag_id = %s AND run_id = %s AND state = 'failed' ORDER BY 1",
+        dag_id,
+        run_id,
+    )
+    parts = [f"{len(rows)} tasks failed"]
+    for (map_index,) in rows[:3]:
+        folder = stack.task_logs / f"dag_id={dag_id}" / f"run_id={run_id}" / "task_id=run" / f"map_index={map_index}"
+        for log in sorted(folder.glob("attempt=*.log*")):
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"----- {log.name} of map index {map_index} -----\n" + "\n".join(tail))
+    return "\n".join(parts)
+
+
 def batch_completions(stack: AirflowStack) -> dict[str, float]:
     """When each batch the emulator holds completed (epoch seconds), by its item's ``client_ref``."""
     requests = httpx.get(f"{stack.emulator_url}/_emulator/requests", timeout=30).json()

@@ -16,6 +16,7 @@ from ha_support import (
     HandoverWatch,
     batch_completions,
     cancellations,
+    failed_tasks_report,
     revive_triggerers,
     trigger_log_lines,
     triggers_by_job,
@@ -37,7 +38,8 @@ def test_a_killed_triggerer_hands_its_triggers_over_without_new_batches(ha_stack
 
     watch.run(silence="triggerer", when_each_holds=15, kill=ha_stack.kill)
 
-    assert ha_stack.wait_for_run(HA_DAG_ID, run_id, timeout=300) == "success", ha_stack.report()
+    state = ha_stack.wait_for_run(HA_DAG_ID, run_id, timeout=300)
+    assert state == "success", failed_tasks_report(ha_stack, HA_DAG_ID, run_id) + ha_stack.report()
     finished = time.time()
     assert ha_stack.xcom(HA_DAG_ID, run_id, "check") == {"tasks": TASKS, "batches": TASKS}
     assert ha_stack.emulator_counters()["batches_created"] - created_before == TASKS
