@@ -8,7 +8,8 @@ With ``postgres=True`` the metadata database is a throwaway PostgreSQL 15 server
 as a highly available deployment runs them.
 
 Run it by hand, too: ``.venv/bin/python tests/fullstack/airflow_stack.py`` starts the stack,
-runs the full-stack DAG once and stops everything; ``--keep`` leaves it up until Ctrl+C.
+runs the full-stack DAG once and stops everything; ``--keep`` leaves it up until Ctrl+C, and
+``--ha`` runs it on PostgreSQL with two schedulers and two triggerers.
 """
 
 from __future__ import annotations
@@ -473,12 +474,14 @@ def running_stack(**options: Any) -> Iterator[AirflowStack]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", action="store_true", help="leave the stack running until Ctrl+C")
+    parser.add_argument("--ha", action="store_true", help="PostgreSQL 15, two schedulers and two triggerers")
     args = parser.parse_args()
     # SIGTERM (e.g. from `timeout`) must unwind through `with` so that every process is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored (`cmd &`)
     started = time.monotonic()
-    with AirflowStack(keep_root=args.keep) as stack:
+    replicas = 2 if args.ha else 1
+    with AirflowStack(keep_root=args.keep, postgres=args.ha, schedulers=replicas, triggerers=replicas) as stack:
         print(f"Stack up in {time.monotonic() - started:.0f} s: {stack.api_url} (files in {stack.root})", flush=True)
         run_id = stack.trigger_dag(FULLSTACK_DAG_ID)
         state = stack.wait_for_run(FULLSTACK_DAG_ID, run_id)
