@@ -9,58 +9,60 @@ from airflow_provider_runflow import __version__
 INTEGRATION = "Runflow"
 
 
+PROVIDER_INFO: dict[str, Any] = {
+    "package-name": "airflow-provider-runflow",
+    "name": "Runflow",
+    "description": "Run AI image and video models over many inputs with Runflow's batch API.",
+    "versions": [__version__],
+    "integrations": [
+        {
+            "integration-name": INTEGRATION,
+            "external-doc-url": "https://docs.runflow.io",
+            "tags": ["service"],
+        }
+    ],
+    "operators": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.operators.batch"]}],
+    "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.sensors.batch"]}],
+    "hooks": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.hooks.runflow"]}],
+    "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.triggers.batch"]}],
+    "extra-links": ["airflow_provider_runflow.links.batch.RunflowBatchLink"],
+    "connection-types": [
+        {
+            "hook-class-name": "airflow_provider_runflow.hooks.runflow.RunflowHook",
+            "hook-name": "Runflow",
+            "connection-type": "runflow",
+            "conn-fields": {
+                "organization_id": {
+                    "label": "Organization ID",
+                    "description": "Sent as X-Organization-Id; empty means the API key's organization.",
+                    "schema": {"type": ["string", "null"]},
+                },
+                "timeout": {
+                    "label": "Request timeout (seconds)",
+                    "schema": {"type": ["number", "null"], "default": 30},
+                },
+                "max_retries": {
+                    "label": "Max retries",
+                    "description": "Retries of rate-limited (429), 5xx and network failures.",
+                    "schema": {"type": ["integer", "null"], "default": 4},
+                },
+                "dashboard_url": {
+                    "label": "Dashboard URL",
+                    "description": "Base URL for 'Runflow batch' links when the API gives none.",
+                    "schema": {"type": ["string", "null"]},
+                },
+            },
+            "ui-field-behaviour": {
+                "hidden-fields": ["schema", "port", "login", "extra"],
+                "relabeling": {"host": "API base URL", "password": "API key"},
+                "placeholders": {"host": "https://api.runflow.io", "password": "rf_live_..."},
+            },
+        }
+    ],
+}
+"""What this provider adds to Airflow: its connection type and form, hooks, and the like."""
+
+
 def get_provider_info() -> dict[str, Any]:
-    """What this provider adds to Airflow: its connection type and form, hooks, and the like."""
-    return {
-        "package-name": "airflow-provider-runflow",
-        "name": "Runflow",
-        "description": "Run AI image and video models over many inputs with Runflow's batch API.",
-        "versions": [__version__],
-        "integrations": [
-            {
-                "integration-name": INTEGRATION,
-                "external-doc-url": "https://docs.runflow.io",
-                "tags": ["service"],
-            }
-        ],
-        "operators": [
-            {"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.operators.batch"]}
-        ],
-        "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.sensors.batch"]}],
-        "hooks": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.hooks.runflow"]}],
-        "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.triggers.batch"]}],
-        "extra-links": ["airflow_provider_runflow.links.batch.RunflowBatchLink"],
-        "connection-types": [
-            {
-                "hook-class-name": "airflow_provider_runflow.hooks.runflow.RunflowHook",
-                "hook-name": "Runflow",
-                "connection-type": "runflow",
-                "conn-fields": {
-                    "organization_id": {
-                        "label": "Organization ID",
-                        "description": "Sent as X-Organization-Id; empty means the API key's organization.",
-                        "schema": {"type": ["string", "null"]},
-                    },
-                    "timeout": {
-                        "label": "Request timeout (seconds)",
-                        "schema": {"type": ["number", "null"], "default": 30},
-                    },
-                    "max_retries": {
-                        "label": "Max retries",
-                        "description": "Retries of rate-limited (429), 5xx and network failures.",
-                        "schema": {"type": ["integer", "null"], "default": 4},
-                    },
-                    "dashboard_url": {
-                        "label": "Dashboard URL",
-                        "description": "Base URL for 'Runflow batch' links when the API gives none.",
-                        "schema": {"type": ["string", "null"]},
-                    },
-                },
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "login", "extra"],
-                    "relabeling": {"host": "API base URL", "password": "API key"},
-                    "placeholders": {"host": "https://api.runflow.io", "password": "rf_live_..."},
-                },
-            }
-        ],
-    }
+    """The provider's metadata, for Airflow's ProvidersManager."""
+    return PROVIDER_INFO

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from airflow_provider_runflow.batching.results import ITEM_FIELDS
-from airflow_provider_runflow.client import build_batch_request
+from airflow_provider_runflow.client import build_batch_request, calls
 from airflow_provider_runflow.emulator import RunflowEmulator
 from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 from benchmarks.operator_support import client_of, context, use_emulator, wait_event
@@ -54,23 +54,21 @@ def _create(emu: RunflowEmulator, batches: int) -> list[str]:
         ids = []
         for b in range(batches):
             inputs = [{"text": f"batch {b} input {i} " + "x" * 200, "client_ref": f"{b}-{i}"} for i in range(100)]
-            batch = client.create_batch("acme/test-model", build_batch_request(inputs))
+            batch = client.send(calls.create_batch("acme/test-model", build_batch_request(inputs)))
             ids.append(str(batch.id))
         return ids
 
 
 def _collect(emu: RunflowEmulator, tmp: str, count: int) -> list[dict[str, Any]]:
     batch_ids = _create(emu, count)
-    with client_of(emu) as client:
-        event = dict(wait_event(client, batch_ids))
-    expected = [100] * count
+    event = dict(wait_event(batch_ids))
     listing = RunflowBatchOperator(task_id="runflow", model="acme/test-model", inputs=[])
     path = str(Path(tmp) / "out.jsonl")
     streaming = RunflowBatchOperator(task_id="stream", model="acme/test-model", inputs=[], output_path=path)
     cases: dict[str, Callable[[], Any]] = {
         "bare httpx pagination loop": lambda: bare_loop(emu, batch_ids),
-        "operator: returned list": lambda: listing.execute_complete(context(), event, expected=expected),
-        "operator: output_path JSONL": lambda: streaming.execute_complete(context(), event, expected=expected),
+        "operator: returned list": lambda: listing.execute_complete(context(), event),
+        "operator: output_path JSONL": lambda: streaming.execute_complete(context(), event),
     }
     return [{"case": name, "items": 100 * count, **_measure(run)} for name, run in cases.items()]
 

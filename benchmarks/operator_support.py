@@ -9,6 +9,7 @@ from typing import Any
 from airflow_provider_runflow.batching.tracker import BatchEvent, BatchTracker
 from airflow_provider_runflow.client import ClientConfig, RunflowClient
 from airflow_provider_runflow.emulator import RunflowEmulator
+from airflow_provider_runflow.hooks.runflow import RunflowHook
 
 
 class FakeTI:
@@ -34,13 +35,7 @@ def client_of(emu: RunflowEmulator) -> RunflowClient:
     return RunflowClient(ClientConfig(api_key=emu.api_key, base_url=emu.url))
 
 
-def wait_event(client: RunflowClient, batch_ids: list[str], timeout: float = 300.0) -> BatchEvent:
-    """Poll until every batch is terminal; the same event the trigger would send."""
-    tracker = BatchTracker(batch_ids, time.time() + timeout)
-    for _ in range(int(timeout / 0.2)):
-        for batch_id in tracker.pending():
-            tracker.observe(batch_id, client.get_batch(batch_id))
-        if event := tracker.outcome(time.time()):
-            return event
-        time.sleep(0.2)
-    raise TimeoutError("batches did not finish")
+def wait_event(batch_ids: list[str], timeout: float = 300.0) -> BatchEvent:
+    """Poll until every batch (of 100 items) is terminal: the event the trigger would send."""
+    tracker = BatchTracker(batch_ids, time.time() + timeout, expected_items=[100] * len(batch_ids))
+    return RunflowHook().wait(tracker, poll_interval=0.2)

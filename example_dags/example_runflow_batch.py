@@ -46,7 +46,7 @@ def example_runflow_batch() -> None:
         """One mapped task per generated image."""
         return f"{entry['client_ref']}: {entry['output']['image_url']}"
 
-    @task
+    @task(multiple_outputs=True)
     def report(published: list[str], ti: Any = None) -> dict[str, Any]:
         summary = ti.xcom_pull(task_ids="generate_images", key="summary")
         print(f"Published {len(published)} images; Runflow summary: {summary}")

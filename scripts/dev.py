@@ -8,7 +8,7 @@ Needs only python3 on a fresh machine:
     python3 scripts/dev.py test -m fullstack         # the full Airflow stack and the UI (adds the browser extra)
     python3 scripts/dev.py test --airflow oldest     # the suite on the oldest supported Airflow (3.2.2)
     python3 scripts/dev.py test --python 3.13        # ... on another Python (a version found via pyenv or PATH)
-    python3 scripts/dev.py lint                      # ruff and mypy
+    python3 scripts/dev.py lint                      # ruff, mypy and the import layers
     python3 scripts/dev.py bench [--smoke]           # benchmarks: benchmarks/results/latest.json, docs/benchmarks.md
     python3 scripts/dev.py docs                      # the documentation site, strict, into docs/_build/
 """
@@ -171,6 +171,7 @@ def main() -> None:
         run([str(bin_dir / "ruff"), "check", "."], env)
         run([str(bin_dir / "ruff"), "format", "--check", "."], env)
         run([str(bin_dir / "mypy")], env)
+        run([str(bin_dir / "lint-imports"), "--no-cache"], env)  # the layers: pyproject.toml [tool.importlinter]
     elif args.command == "test":
         if wants_browser(rest):
             ensure_extra(env_dir, "browser")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from airflow_support import scenario, states, xcom
 
-from airflow_provider_runflow.client import ClientConfig, RunflowClient, build_batch_request
+from airflow_provider_runflow.client import ClientConfig, RunflowClient, build_batch_request, calls
 from airflow_provider_runflow.emulator import RunflowEmulator
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
@@ -43,7 +43,7 @@ def test_example_runflow_large_batch_writes_1000_results_in_order(
 def test_example_runflow_sensor_waits_for_batches_from_the_run_conf(runflow_connection: RunflowEmulator) -> None:
     with RunflowClient(ClientConfig(api_key=runflow_connection.api_key, base_url=runflow_connection.url)) as client:
         request = build_batch_request([{"prompt": f"p{i}"} for i in range(4)])
-        batch_ids = [client.create_batch("acme/image-gen", request).id for _ in range(2)]
+        batch_ids = [client.send(calls.create_batch("acme/image-gen", request)).id for _ in range(2)]
     run = scenario("example_runflow_sensor").test(run_conf={"batch_ids": batch_ids})
     assert run.state == "success"
     summary = xcom(run, "wait_for_batches")

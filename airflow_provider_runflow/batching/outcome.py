@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
+from airflow_provider_runflow.batching.results import Tally
 from airflow_provider_runflow.batching.tracker import BatchState
 from airflow_provider_runflow.client.errors import RunflowError
 from airflow_provider_runflow.client.status import BATCH_FAILURES, normalize_status
@@ -45,15 +45,18 @@ def finished_batches(event: dict[str, Any]) -> list[BatchState]:
     return states
 
 
-def summarize(results_counts: dict[str, int], cost: Decimal, batch_ids: list[str], seconds: float) -> dict[str, Any]:
-    """The ``summary`` XCom: counts by outcome, total cost, batch ids and wall-clock duration."""
+def summarize(tally: Tally, states: list[BatchState], seconds: float) -> dict[str, Any]:
+    """The ``summary`` XCom of the operator and the sensor: counts by outcome, cost, batches and duration."""
+    counts = tally.statuses
+    known = ("succeeded", "failed", "cancelled")
     return {
-        "total": sum(results_counts.values()),
-        "succeeded": results_counts.get("succeeded", 0),
-        "failed": results_counts.get("failed", 0),
-        "cancelled": results_counts.get("cancelled", 0),
-        "other": sum(v for k, v in results_counts.items() if k not in ("succeeded", "failed", "cancelled")),
-        "cost": str(cost),
-        "batch_ids": batch_ids,
+        "total": tally.total,
+        "succeeded": counts.get("succeeded", 0),
+        "failed": counts.get("failed", 0),
+        "cancelled": counts.get("cancelled", 0),
+        "other": sum(v for k, v in counts.items() if k not in known),
+        "cost": str(tally.cost),
+        "batch_ids": [s.batch_id for s in states],
+        "statuses": {s.batch_id: s.status for s in states},
         "duration_seconds": round(seconds, 3),
     }

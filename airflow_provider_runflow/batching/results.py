@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from airflow_provider_runflow.batching.tracker import BatchState
 from airflow_provider_runflow.client.errors import RunflowError
 from airflow_provider_runflow.client.models import BatchItemRow
 
@@ -58,6 +59,21 @@ class Tally:
 
     statuses: Counter[str] = field(default_factory=Counter)
     cost: Decimal = Decimal(0)
+
+    @classmethod
+    def of_batches(cls, states: Iterable[BatchState]) -> Tally:
+        """Counts and cost from finished batches' own fields, for a wait that fetches no items (the sensor)."""
+        tally = cls()
+        for state in states:
+            done = {
+                "succeeded": state.items_succeeded,
+                "failed": state.items_failed,
+                "cancelled": state.items_cancelled,
+            }
+            tally.statuses.update({status: count or 0 for status, count in done.items()})
+            tally.statuses["other"] += max(0, (state.items_total or 0) - sum(count or 0 for count in done.values()))
+            tally.cost += Decimal(state.cost or 0)
+        return tally
 
     def add(self, entries: Iterable[dict[str, Any]]) -> None:
         for entry in entries:

@@ -1,7 +1,8 @@
 """The I/O-free heart of waiting: turns poll results and the time into "keep waiting" or a final event.
 
-The trigger (async) and the operator's blocking mode (sync) only fetch and
-sleep around a :class:`BatchTracker`, so the two modes cannot drift apart.
+The trigger (async), the operator's blocking mode and the sensor's pokes (sync) only
+send the tracker's polls and sleep around a :class:`BatchTracker`, so the modes cannot
+drift apart. Whether a poll error may heal is the client's retry classifier's call alone.
 """
 
 from __future__ import annotations
@@ -10,21 +11,26 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, TypedDict
 
-from airflow_provider_runflow.client.calls import get_batch
-from airflow_provider_runflow.client.errors import RunflowAPIError, RunflowError
+from airflow_provider_runflow.client.calls import Exchange, poll_batch
+from airflow_provider_runflow.client.errors import RunflowError
 from airflow_provider_runflow.client.models import Batch
-from airflow_provider_runflow.client.retry import is_retryable
+from airflow_provider_runflow.client.retry import is_transient
 from airflow_provider_runflow.client.status import is_terminal
 
 EventStatus = Literal["success", "timeout", "error"]
 
 
 class BatchEvent(TypedDict):
-    """The one event a wait ends with; JSON-only so it survives the triggerer."""
+    """The one event a wait ends with; JSON-only so it survives the triggerer.
+
+    It carries all the task needs to finish (``submitted_at``, each batch's ``expected_items``):
+    ``dag.test()`` resumes a deferred task with the event alone, without ``defer(kwargs=...)``.
+    """
 
     status: EventStatus
     message: str
     batches: list[dict[str, Any]]
+    submitted_at: float | None
 
 
 @dataclass
@@ -32,6 +38,7 @@ class BatchState:
     """What the last poll said of one batch."""
 
     batch_id: str
+    expected_items: int | None = None
     status: str | None = None
     items_total: int | None = None
     items_succeeded: int | None = None
@@ -63,13 +70,27 @@ class BatchTracker:
 
     :param deadline: wall-clock (epoch seconds) time after which the wait ends with a timeout.
     :param max_poll_failures: transient poll failures in a row (after the client's own retries)
-        that end the wait with an error; 401/403/404 and other non-retryable errors end it at once.
+        that end the wait with an error; whatever the retry classifier calls permanent ends it at once.
+    :param expected_items: how many items each batch was created with, when known (in event and states).
+    :param submitted_at: when the batches were submitted (epoch seconds), passed on in the event.
     """
 
-    def __init__(self, batch_ids: Sequence[str], deadline: float, max_poll_failures: int = 5) -> None:
+    def __init__(
+        self,
+        batch_ids: Sequence[str],
+        deadline: float,
+        max_poll_failures: int = 5,
+        *,
+        expected_items: Sequence[int] | None = None,
+        submitted_at: float | None = None,
+    ) -> None:
         if not batch_ids:
             raise ValueError("batch_ids must not be empty")
-        self.states = {batch_id: BatchState(batch_id) for batch_id in batch_ids}
+        if expected_items is not None and len(expected_items) != len(batch_ids):
+            raise ValueError("expected_items must give one count per batch")
+        counts = list(expected_items) if expected_items is not None else [None] * len(batch_ids)
+        self.states = {batch_id: BatchState(batch_id, n) for batch_id, n in zip(batch_ids, counts, strict=True)}
+        self.submitted_at = submitted_at
         self.deadline = deadline
         self.max_poll_failures = max_poll_failures
         self._fatal: str | None = None
@@ -80,13 +101,20 @@ class BatchTracker:
         """Batches still worth polling."""
         return [batch_id for batch_id, state in self.states.items() if not state.terminal]
 
+    def poll(self, batch_id: str) -> Exchange[None]:
+        """Poll ``batch_id`` once and record what came back (send it with either client)."""
+        try:
+            self.observe(batch_id, (yield poll_batch(batch_id)))
+        except RunflowError as err:
+            self.observe(batch_id, err)
+
     def observe(self, batch_id: str, result: Batch | BaseException) -> None:
         """Record one poll of ``batch_id``: the batch it returned, or the error it raised."""
         state = self.states[batch_id]
         if isinstance(result, BaseException):
             state.errors_in_a_row += 1
             state.last_error = str(result) if isinstance(result, RunflowError) else type(result).__name__
-            if isinstance(result, RunflowAPIError) and not is_retryable(result, get_batch(batch_id)):
+            if not is_transient(result):
                 self._fatal = f"Polling batch {batch_id} failed and will not succeed on retry: {result}"
             return
         state.errors_in_a_row, state.last_error = 0, None
@@ -117,6 +145,10 @@ class BatchTracker:
             return self._event("timeout", f"The deadline passed before all batches finished.{self.still_running()}")
         return None
 
+    def pause(self, now: float, poll_interval: float) -> float:
+        """Seconds to sleep before the next round: ``poll_interval``, cut short by the deadline."""
+        return max(0.0, min(poll_interval, self.deadline - now))
+
     def still_running(self) -> str:
         """A sentence naming the batches left running on Runflow, which has no public cancel."""
         pending = [self.states[b].describe() for b in self.pending()]
@@ -142,5 +174,10 @@ class BatchTracker:
             f"{succeeded + failed}/{total} items done ({succeeded} succeeded, {failed} failed or cancelled)"
         )
 
+    def error(self, message: str) -> BatchEvent:
+        """An error event for a wait that could not start (e.g. no connection), naming its batches."""
+        return self._event("error", message)
+
     def _event(self, status: EventStatus, message: str) -> BatchEvent:
-        return {"status": status, "message": message, "batches": [asdict(s) for s in self.states.values()]}
+        batches = [asdict(s) for s in self.states.values()]
+        return {"status": status, "message": message, "batches": batches, "submitted_at": self.submitted_at}

@@ -1,7 +1,10 @@
-"""Runflow batch API client: httpx, pydantic models, typed errors, one retry policy. Imports no Airflow."""
+"""Runflow batch API client: httpx, pydantic models, typed errors, one retry policy. Imports no Airflow.
+
+Endpoints are calls (:mod:`.calls`) that either client sends: ``client.send(calls.get_batch(batch_id))``.
+"""
 
 from airflow_provider_runflow.client.async_client import AsyncRunflowClient
-from airflow_provider_runflow.client.calls import ItemsQuery
+from airflow_provider_runflow.client.calls import ApiCall, Exchange, ItemsQuery
 from airflow_provider_runflow.client.config import DEFAULT_BASE_URL, ClientConfig
 from airflow_provider_runflow.client.errors import (
     InputProblem,
@@ -42,6 +45,7 @@ from airflow_provider_runflow.client.validation import build_batch_request, pars
 __all__ = [
     "DEFAULT_BASE_URL",
     "SIGNATURE_HEADER",
+    "ApiCall",
     "AsyncRunflowClient",
     "Batch",
     "BatchItemHandle",
@@ -53,6 +57,7 @@ __all__ = [
     "ClientConfig",
     "CreateBatchRequest",
     "ErrorResponse",
+    "Exchange",
     "InputProblem",
     "ItemsQuery",
     "RetryPolicy",

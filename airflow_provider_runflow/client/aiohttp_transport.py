@@ -19,7 +19,7 @@ import aiohttp
 import httpx
 from yarl import URL
 
-from airflow_provider_runflow.client.config import ClientConfig
+from airflow_provider_runflow.client.config import ClientConfig, ssl_context
 
 # Most specific first: aiohttp's timeouts are also ClientConnectionErrors.
 _ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
@@ -68,8 +68,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, verify: bool | str = True, limits: httpx.Limits | None = None) -> None:
         limits = limits or httpx.Limits()
-        # httpx's own SSL context: same CA bundle, SSL_CERT_FILE/SSL_CERT_DIR handling and checks.
-        self._ssl = httpx.create_ssl_context(verify=verify)
+        # The SSL context every client of this process shares: httpx's CA bundle and checks, built once.
+        self._ssl = ssl_context(verify)
         self._limit = limits.max_connections or 0
         self._keepalive = limits.keepalive_expiry
         self._session: aiohttp.ClientSession | None = None

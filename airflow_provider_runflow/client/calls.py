@@ -1,34 +1,28 @@
-"""The Runflow endpoints as I/O-free call descriptions, and the one place responses are parsed.
+"""The Runflow endpoints as I/O-free call descriptions.
 
-``RunflowClient`` and ``AsyncRunflowClient`` only send what these functions
-describe, so the sync and async paths build and parse requests the same way.
+Each endpoint is written once, here, as a function that returns an :class:`ApiCall`;
+a request that takes several calls (following cursors) is an :data:`Exchange`, a
+generator that yields calls and receives their results. ``RunflowClient.send`` and
+``AsyncRunflowClient.send`` take either, so adding an endpoint touches this file only.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
-from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit
 
-import httpx
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
-from airflow_provider_runflow.client.errors import (
-    RunflowAPIError,
-    RunflowResponseError,
-    RunflowTimeoutError,
-    RunflowTransportError,
-    api_error_class,
-)
+from airflow_provider_runflow.client.errors import RunflowResponseError
 from airflow_provider_runflow.client.models import (
     Batch,
+    BatchItemRow,
     BatchItemsPage,
     CallbackDelivery,
     CreateBatchRequest,
-    ErrorResponse,
 )
 from airflow_provider_runflow.client.validation import build_batch_request, parse_model_ref
 
@@ -49,9 +43,21 @@ class ApiCall(Generic[T]):
     path: str
     parse: Callable[[Any], T]
     params: dict[str, str] | None = None
-    body: Any = None
+    body: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     replayable: bool = True
+
+
+Exchange = Generator[ApiCall[Any], Any, T]
+"""Several calls that make one request: yields each call, is sent its result (or thrown its error), returns T."""
+
+
+def json_body(value: Any) -> bytes:
+    """The exact bytes sent for a JSON body: compact UTF-8, and never NaN (which JSON cannot carry)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+_JSON = {"Content-Type": "application/json"}
 
 
 def _segment(value: str, what: str) -> str:
@@ -60,15 +66,20 @@ def _segment(value: str, what: str) -> str:
     return quote(value.strip(), safe="")
 
 
-def create_batch(model: str, request: CreateBatchRequest, idempotency_key: str | None) -> ApiCall[Batch]:
+def create_batch(model: str, request: CreateBatchRequest, idempotency_key: str | None = None) -> ApiCall[Batch]:
     """``POST /v1/models/{owner}/{slug}/batches``; only retried when ``idempotency_key`` is set."""
     owner, slug = parse_model_ref(model)
     # Checked here too: a CreateBatchRequest built directly would have pydantic send NaN as null.
     request = build_batch_request(request.input, request.metadata, request.callback_url)
     path = f"/v1/models/{quote(owner, safe='')}/{quote(slug, safe='/')}/batches"
-    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-    body = request.model_dump(mode="json", exclude_none=True)
-    return ApiCall("POST", path, Batch.model_validate, body=body, headers=headers, replayable=bool(headers))
+    body = json_body(request.model_dump(mode="json", exclude_none=True))
+    call = ApiCall("POST", path, Batch.model_validate, body=body, headers=_JSON, replayable=False)
+    return with_idempotency_key(call, idempotency_key) if idempotency_key else call
+
+
+def with_idempotency_key(call: ApiCall[T], key: str) -> ApiCall[T]:
+    """``call`` with an ``Idempotency-Key``: Runflow answers a resend with the first result, so it may be retried."""
+    return replace(call, headers={**call.headers, "Idempotency-Key": key}, replayable=True)
 
 
 def get_batch(batch_id: str) -> ApiCall[Batch]:
@@ -146,10 +157,28 @@ class ItemsQuery:
         )
 
 
-def list_batch_items(batch_id: str, query: ItemsQuery) -> ApiCall[BatchItemsPage]:
+def list_batch_items(batch_id: str, query: ItemsQuery | None = None) -> ApiCall[BatchItemsPage]:
     """One page of ``GET /v1/batches/{batch_id}/items``."""
     path = f"/v1/batches/{_segment(batch_id, 'batch_id')}/items"
-    return ApiCall("GET", path, BatchItemsPage.model_validate, params=query.params())
+    return ApiCall("GET", path, BatchItemsPage.model_validate, params=(query or ItemsQuery()).params())
+
+
+def batch_item_pages(batch_id: str, query: ItemsQuery | None = None) -> Exchange[list[BatchItemsPage]]:
+    """Every page of a batch's items, following the cursor to the end."""
+    pages: list[BatchItemsPage] = []
+    next_query: ItemsQuery | None = query or ItemsQuery()
+    seen: set[str] = set()
+    while next_query is not None:
+        page = yield list_batch_items(batch_id, next_query)
+        pages.append(page)
+        next_query = next_items_query(batch_id, next_query, page, seen)
+    return pages
+
+
+def batch_items(batch_id: str, query: ItemsQuery | None = None) -> Exchange[list[BatchItemRow]]:
+    """Every item of a batch, page by page (a batch holds at most 100, so a list costs nothing)."""
+    pages = yield from batch_item_pages(batch_id, query)
+    return [item for page in pages for item in page.items]
 
 
 def next_items_query(batch_id: str, query: ItemsQuery, page: BatchItemsPage, seen: set[str]) -> ItemsQuery | None:
@@ -187,76 +216,9 @@ def cancel_run(run_id: str, reason: str) -> ApiCall[Any]:
     if not 3 <= len(reason) <= 500:
         raise ValueError("reason must be 3 to 500 characters")
     path = f"/v1/admin/runs/{_segment(run_id, 'run_id')}/cancellation"
-    return ApiCall("POST", path, _any, body={"reason": reason}, replayable=True)
+    return ApiCall("POST", path, _any, body=json_body({"reason": reason}), headers=_JSON, replayable=True)
 
 
 def health() -> ApiCall[Any]:
     """``GET /v1/health``."""
     return ApiCall("GET", "/v1/health", _any)
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date, RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - now)
-
-
-def transport_error(call: ApiCall[Any], err: httpx.TransportError) -> RunflowTransportError:
-    """Wrap an httpx transport failure; timeouts get their own type."""
-    kind = RunflowTimeoutError if isinstance(err, httpx.TimeoutException) else RunflowTransportError
-    error = kind(call.method, call.path, err)
-    # Connection never established: the server cannot have seen the request.
-    error.request_sent = not isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-    return error
-
-
-def _decode(call: ApiCall[Any], response: httpx.Response, body: bytes) -> Any:
-    content_type = response.headers.get("content-type", "")
-    if "json" not in content_type:
-        raise RunflowResponseError(call.method, call.path, response.status_code, f"content type {content_type!r}")
-    try:
-        return json.loads(body)
-    except ValueError as err:
-        raise RunflowResponseError(call.method, call.path, response.status_code, f"malformed JSON: {err}") from None
-
-
-def api_error(call: ApiCall[Any], response: httpx.Response, body: bytes, now: float) -> RunflowAPIError:
-    """Build the typed error for an error response from its envelope, tolerating any body."""
-    try:
-        envelope = ErrorResponse.model_validate(json.loads(body))
-    except (ValueError, ValidationError):
-        text = body[:200].decode(errors="replace").strip()
-        envelope = ErrorResponse(message=text or response.reason_phrase or None)
-    error = api_error_class(response.status_code)(
-        call.method,
-        call.path,
-        response.status_code,
-        code=envelope.code,
-        message=envelope.message,
-        errors=envelope.errors,
-        request_id=response.headers.get("runflow-request-id") or response.headers.get("x-request-id"),
-    )
-    error.retry_after = parse_retry_after(response.headers.get("retry-after"), now)
-    return error
-
-
-def handle_response(call: ApiCall[T], response: httpx.Response, body: bytes, now: float) -> T:
-    """Turn an HTTP response and its ``body`` into the call's result or a typed :class:`RunflowError`."""
-    if response.status_code >= 400:
-        raise api_error(call, response, body, now)
-    if response.status_code >= 300 or response.status_code < 200:
-        raise RunflowResponseError(call.method, call.path, response.status_code, "unexpected status")
-    data = _decode(call, response, body)
-    try:
-        return call.parse(data)
-    except ValidationError as err:
-        reason = f"body does not match the API schema ({err.error_count()} errors): {err.errors()[0]['msg']}"
-        raise RunflowResponseError(call.method, call.path, response.status_code, reason) from None

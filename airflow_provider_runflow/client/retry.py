@@ -1,4 +1,4 @@
-"""The one retry policy of the Runflow client, shared by the sync and async clients.
+"""The one retry policy of the Runflow client, shared by the sync and async clients and the batch tracker.
 
 Runflow advises backing off on 429 and 5xx and not retrying other 4xx. A
 request the server may have acted on is only resent when that is harmless
@@ -12,8 +12,6 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, stop_any, stop_before_delay
-
 from airflow_provider_runflow.client.calls import ApiCall
 from airflow_provider_runflow.client.errors import (
     RunflowAPIError,
@@ -26,17 +24,26 @@ from airflow_provider_runflow.client.errors import (
 log = logging.getLogger(__name__)
 
 
+def is_transient(error: BaseException) -> bool:
+    """Whether asking again may get another answer: 429, 5xx, network failures and garbled answers.
+
+    Never a redirect (it is not followed, and asking again gets the same one), another
+    4xx, or anything that is not a Runflow error (a bug does not heal by waiting).
+    """
+    if isinstance(error, RunflowResponseError):
+        return not 300 <= error.status < 400
+    return isinstance(error, (RunflowRateLimitError, RunflowServerError, RunflowTransportError))
+
+
 def is_retryable(error: BaseException, call: ApiCall[Any]) -> bool:
     """Whether ``error`` from ``call`` is transient and resending ``call`` is safe."""
-    if isinstance(error, RunflowRateLimitError):
-        return True  # rejected before processing: safe even without an Idempotency-Key
-    if isinstance(error, RunflowTransportError) and not error.request_sent:
-        return True
-    if isinstance(error, RunflowResponseError) and 300 <= error.status < 400:
-        return False  # a redirect is not followed, and asking again gets the same one
-    if isinstance(error, (RunflowServerError, RunflowTransportError, RunflowResponseError)):
-        return call.replayable
-    return False
+    if not is_transient(error):
+        return False
+    # A 429 and a connection never made were not processed: safe even without an Idempotency-Key.
+    unprocessed = isinstance(error, RunflowRateLimitError) or (
+        isinstance(error, RunflowTransportError) and not error.request_sent
+    )
+    return unprocessed or call.replayable
 
 
 @dataclass(frozen=True)
@@ -62,36 +69,32 @@ class RetryPolicy:
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
 
-    def wait_seconds(self, state: RetryCallState) -> float:
+    def delay_before_retry(
+        self, error: BaseException, call: ApiCall[Any], attempt: int, elapsed: float
+    ) -> float | None:
+        """Seconds to wait before resending ``call`` after its ``attempt``-th failure, or None to give up.
+
+        :param elapsed: seconds since the first attempt started; no attempt starts past ``max_elapsed``.
+        """
+        if attempt >= self.max_attempts or not is_retryable(error, call):
+            return None
+        wait = self.wait_seconds(error, attempt)
+        if elapsed + wait >= self.max_elapsed:
+            return None
+        log.warning(
+            "Runflow %s %s failed (%s); attempt %d of %d, retrying in %.1f s",
+            call.method,
+            call.path,
+            error,
+            attempt,
+            self.max_attempts,
+            wait,
+        )
+        return wait
+
+    def wait_seconds(self, error: BaseException, attempt: int) -> float:
         """Honour the server's Retry-After when given, else back off exponentially with jitter."""
-        error = state.outcome.exception() if state.outcome else None
         if isinstance(error, RunflowAPIError) and error.retry_after is not None:
             return min(error.retry_after, self.max_retry_after)
-        # Computed here rather than with tenacity's wait_exponential_jitter, whose
-        # arguments changed name across the tenacity versions we support.
-        backoff = self.initial_backoff * 2.0 ** (state.attempt_number - 1)
+        backoff = self.initial_backoff * 2.0 ** (attempt - 1)
         return min(backoff, self.max_backoff) + random.uniform(0, self.jitter)
-
-    def tenacity_kwargs(self, call: ApiCall[Any]) -> dict[str, Any]:
-        """Arguments for ``tenacity.Retrying`` or ``AsyncRetrying`` that retry ``call`` by this policy."""
-
-        def log_retry(state: RetryCallState) -> None:
-            error = state.outcome.exception() if state.outcome else None
-            wait = state.next_action.sleep if state.next_action else 0.0
-            log.warning(
-                "Runflow %s %s failed (%s); attempt %d of %d, retrying in %.1f s",
-                call.method,
-                call.path,
-                error,
-                state.attempt_number,
-                self.max_attempts,
-                wait,
-            )
-
-        return {
-            "retry": retry_if_exception(lambda error: is_retryable(error, call)),
-            "stop": stop_any(stop_after_attempt(self.max_attempts), stop_before_delay(self.max_elapsed)),
-            "wait": self.wait_seconds,
-            "before_sleep": log_retry,
-            "reraise": True,
-        }

@@ -1,109 +1,45 @@
-"""Blocking Runflow client: sends the calls described in :mod:`calls` with the shared retry policy."""
+"""Blocking Runflow client: sends the calls of :mod:`calls` as :mod:`conversation` directs."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from types import TracebackType
-from typing import Any, TypeVar
+from contextlib import ExitStack, closing
+from typing import TypeVar
 
 import httpx
-from tenacity import Retrying
 
-from airflow_provider_runflow.client import calls
-from airflow_provider_runflow.client.calls import ApiCall, ItemsQuery
+from airflow_provider_runflow.client.calls import ApiCall, Exchange
 from airflow_provider_runflow.client.config import ClientConfig
-from airflow_provider_runflow.client.models import (
-    Batch,
-    BatchItemRow,
-    BatchItemsPage,
-    CallbackDelivery,
-    CreateBatchRequest,
-)
+from airflow_provider_runflow.client.conversation import Attempt, Conversation
+from airflow_provider_runflow.client.responses import Reply
 
 T = TypeVar("T")
 
 
-class RunflowClient:
-    """Synchronous client of Runflow's batch API, with one connection pool for its lifetime."""
+class RunflowClient(ExitStack):
+    """Synchronous client of Runflow's batch API, with one connection pool for its lifetime.
+
+    Every endpoint is a call of :mod:`~airflow_provider_runflow.client.calls`:
+    ``client.send(calls.get_batch(batch_id))``, ``client.send(calls.batch_items(batch_id))``.
+    Use it as a context manager, or ``close()`` it: it is an ``ExitStack`` owning its pool.
+    """
 
     def __init__(self, config: ClientConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+        super().__init__()
         self.config = config
-        self._http = httpx.Client(transport=transport, **config.http_options())  # type: ignore[arg-type]
+        self._http = self.enter_context(httpx.Client(transport=transport, **config.http_options()))  # type: ignore[arg-type]
 
-    def __enter__(self) -> RunflowClient:
-        return self
+    def send(self, call: ApiCall[T] | Exchange[T]) -> T:
+        """Send a call or run an exchange, retrying transient failures by the configured policy."""
+        return Conversation(call, self.config.retry, self._http.build_request).run(self._attempt)
 
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
-
-    def send(self, call: ApiCall[T]) -> T:
-        """Send ``call``, retrying transient failures by the configured policy."""
-        for attempt in Retrying(**self.config.retry.tenacity_kwargs(call)):
-            with attempt:
-                return self._send_once(call)
-        raise AssertionError("unreachable: tenacity reraises the last error")
-
-    def _send_once(self, call: ApiCall[T]) -> T:
-        request = self._http.build_request(
-            call.method, call.path, params=call.params, json=call.body, headers=call.headers
-        )
+    def _attempt(self, attempt: Attempt) -> Reply:
+        if attempt.delay:
+            time.sleep(attempt.delay)
         try:
-            response = self._http.send(request, stream=True)
-            try:
-                # Read the body ourselves rather than into response.content: httpcore keeps a
-                # response in a reference cycle, so its content would live until the next GC.
-                body = b"".join(response.iter_bytes())
-            finally:
-                response.close()
+            # Read the body ourselves rather than into response.content: httpcore keeps a
+            # response in a reference cycle, so its content would live until the next GC.
+            with closing(self._http.send(attempt.request, stream=True)) as response:
+                return response, b"".join(response.iter_bytes())
         except httpx.TransportError as err:
-            raise calls.transport_error(call, err) from None
-        return calls.handle_response(call, response, body, time.time())
-
-    def create_batch(self, model: str, request: CreateBatchRequest, *, idempotency_key: str | None = None) -> Batch:
-        """Create a batch of ``model`` (``"owner/slug"``); pass an Idempotency-Key to make it safely retryable."""
-        return self.send(calls.create_batch(model, request, idempotency_key))
-
-    def get_batch(self, batch_id: str) -> Batch:
-        """Batch status, counts and lean items."""
-        return self.send(calls.get_batch(batch_id))
-
-    def poll_batch(self, batch_id: str) -> Batch:
-        """Batch status and counts for polling, without ``items`` and ``input`` (left None)."""
-        return self.send(calls.poll_batch(batch_id))
-
-    def list_batch_items(self, batch_id: str, query: ItemsQuery | None = None) -> BatchItemsPage:
-        """One page of full batch items."""
-        return self.send(calls.list_batch_items(batch_id, query or ItemsQuery()))
-
-    def iter_batch_item_pages(self, batch_id: str, query: ItemsQuery | None = None) -> Iterator[BatchItemsPage]:
-        """Every page of a batch's items, following the cursor to the end."""
-        next_query: ItemsQuery | None = query or ItemsQuery()
-        seen: set[str] = set()
-        while next_query is not None:
-            page = self.list_batch_items(batch_id, next_query)
-            yield page
-            next_query = calls.next_items_query(batch_id, next_query, page, seen)
-
-    def iter_batch_items(self, batch_id: str, query: ItemsQuery | None = None) -> Iterator[BatchItemRow]:
-        """Every item of a batch, page by page."""
-        for page in self.iter_batch_item_pages(batch_id, query):
-            yield from page.items
-
-    def get_batch_callback(self, batch_id: str) -> list[CallbackDelivery]:
-        """Callback delivery history of a batch."""
-        return self.send(calls.get_batch_callback(batch_id))
-
-    def redeliver_batch_callback(self, batch_id: str) -> Any:
-        """Ask Runflow to deliver a terminal batch's callback again."""
-        return self.send(calls.redeliver_batch_callback(batch_id))
-
-    def cancel_run(self, run_id: str, reason: str) -> Any:
-        """Cancel a run through the admin endpoint (service keys only)."""
-        return self.send(calls.cancel_run(run_id, reason))
-
-    def health(self) -> Any:
-        return self.send(calls.health())
+            return err

@@ -1,7 +1,8 @@
-"""RunflowHook: turns an Airflow connection into Runflow clients."""
+"""RunflowHook: turns an Airflow connection into Runflow clients, and waits for batches from a worker."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
@@ -11,6 +12,7 @@ from typing import Any
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
+from airflow_provider_runflow.batching.tracker import BatchEvent, BatchTracker
 from airflow_provider_runflow.client import (
     AsyncRunflowClient,
     CallbackDelivery,
@@ -20,6 +22,7 @@ from airflow_provider_runflow.client import (
     RunflowClient,
     RunflowError,
     RunflowNotFoundError,
+    calls,
 )
 
 
@@ -110,12 +113,28 @@ class RunflowHook(BaseHook):
     def get_batch_callback(self, batch_id: str) -> list[CallbackDelivery]:
         """Callback delivery history of a batch, with every attempt."""
         with self.get_conn() as client:
-            return client.get_batch_callback(batch_id)
+            return client.send(calls.get_batch_callback(batch_id))
 
     def redeliver_batch_callback(self, batch_id: str) -> Any:
         """Ask Runflow to deliver a terminal batch's callback again."""
         with self.get_conn() as client:
-            return client.redeliver_batch_callback(batch_id)
+            return client.send(calls.redeliver_batch_callback(batch_id))
+
+    def wait(self, tracker: BatchTracker, poll_interval: float) -> BatchEvent:
+        """Poll until the wait is over, from a worker: the blocking twin of the trigger, same tracker."""
+        with self.get_conn() as client:
+            while (event := self.poll(client, tracker)) is None:
+                time.sleep(tracker.pause(time.time(), poll_interval))
+        return event
+
+    def poll(self, client: RunflowClient, tracker: BatchTracker) -> BatchEvent | None:
+        """One round: every pending batch polled once, progress logged; the final event once the wait is over."""
+        for batch_id in tracker.pending():
+            client.send(tracker.poll(batch_id))
+        now = time.time()
+        if line := tracker.progress(now):
+            self.log.info(line)
+        return tracker.outcome(now)
 
     @cached_property
     def dashboard_url(self) -> str | None:
@@ -132,7 +151,7 @@ class RunflowHook(BaseHook):
         try:
             config = replace(self.client_config, retry=RetryPolicy(max_attempts=1))
             with RunflowClient(config) as client:
-                client.get_batch(str(uuid.UUID(int=0)))
+                client.send(calls.get_batch(str(uuid.UUID(int=0))))
         except RunflowNotFoundError as err:
             if not err.code:
                 return False, f"{config.base_url} answered 404 without Runflow's error envelope: is it Runflow's API?"

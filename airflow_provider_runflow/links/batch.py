@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
+from airflow.providers.common.compat.sdk import BaseOperatorLink
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import BaseOperator, TaskInstanceKey
@@ -25,10 +25,16 @@ def batch_url(batch_id: str, links: dict[str, Any] | None, dashboard_url: str | 
 
 
 class RunflowBatchLink(BaseOperatorLink):
-    """Link to the (first) Runflow batch of the task, recorded in XCom when it is known."""
+    """Link to the (first) Runflow batch of the task, once it is known.
+
+    Airflow asks for it in the task's own process when the task stops (also when it defers)
+    and stores the answer for the UI. The task keeps the URL on itself
+    (``runflow_batch_url``, also an XCom) so that asking never reads an XCom that does not
+    exist yet: that read logs an error on every deferral before the URL is known.
+    """
 
     name = "Runflow batch"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        url = XCom.get_value(key=XCOM_BATCH_URL, ti_key=ti_key)
+        url = getattr(operator, "runflow_batch_url", None)
         return url if isinstance(url, str) else ""

@@ -5,22 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
+from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_runflow.batching.outcome import (
-    RunflowBatchFailedError,
-    RunflowItemsFailedError,
-    finished_batches,
-    summarize,
-)
+from airflow_provider_runflow.airflow_exceptions import airflow_exception
+from airflow_provider_runflow.batch_events import DEFER_GRACE, BatchWaiterMixin, record_batch_url
 from airflow_provider_runflow.batching.plan import Chunk, SubmissionScope, fingerprint, plan_chunks
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
-from airflow_provider_runflow.batching.tracker import BatchTracker
-from airflow_provider_runflow.client import CreateBatchRequest, RunflowError, RunflowInputError
+from airflow_provider_runflow.batching.tracker import BatchState, BatchTracker
+from airflow_provider_runflow.client import RunflowInputError
+from airflow_provider_runflow.client.cancellation import cancel_batches, may_cancel
 from airflow_provider_runflow.client.validation import (
     parse_model_ref,
     validate_callback_url,
@@ -28,18 +24,16 @@ from airflow_provider_runflow.client.validation import (
     validate_metadata,
 )
 from airflow_provider_runflow.hooks.runflow import RunflowHook
-from airflow_provider_runflow.links.batch import XCOM_BATCH_URL, RunflowBatchLink, batch_url
+from airflow_provider_runflow.links.batch import RunflowBatchLink
 from airflow_provider_runflow.operators.collection import batch_entries, write_jsonl
 from airflow_provider_runflow.operators.submission import create_batches, record_batches, recorded_batches
-from airflow_provider_runflow.operators.waiting import DEFER_GRACE, to_airflow_error, wait_blocking
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
-from airflow_provider_runflow.triggers.cancel import cancel_batches
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 
-class RunflowBatchOperator(BaseOperator):
+class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
     """Run a Runflow model over a list of inputs, in batches of up to 100, and return every item's result.
 
     Returns one entry per input, in input order: ``{"index", "client_ref", "status", "output",
@@ -118,33 +112,35 @@ class RunflowBatchOperator(BaseOperator):
         if not 1 <= chunk_size <= 100 or poll_interval <= 0 or self.timeout <= 0:
             raise ValueError("chunk_size must be 1..100, poll_interval and timeout must be positive")
 
-    @cached_property
-    def hook(self) -> RunflowHook:
-        """One hook per task run, so the connection is looked up once, not per request."""
-        return RunflowHook(self.runflow_conn_id)
+    @property
+    def resubmits(self) -> bool:
+        """With a ``submission_key``, a retry may create new batches rather than re-attach."""
+        return bool(self.submission_key)
+
+    is_sensor = False
 
     def execute(self, context: Context) -> Any:
         chunks = self._plan(context)
-        started = time.time()
-        batch_ids = self._submit(chunks, context)
-        expected = [len(chunk.inputs) for chunk in chunks]
-        deadline = started + self.timeout
+        submitted_at = time.time()
+        tracker_args: dict[str, Any] = {
+            "batch_ids": self._submit(chunks, context),
+            "deadline": submitted_at + self.timeout,
+            "expected_items": [len(chunk.inputs) for chunk in chunks],
+            "submitted_at": submitted_at,
+        }
         if self.deferrable:
             self.defer(
                 trigger=RunflowBatchTrigger(
-                    batch_ids=batch_ids,
-                    deadline=deadline,
+                    **tracker_args,
                     runflow_conn_id=self.runflow_conn_id,
                     poll_interval=self.poll_interval,
                     cancel_on_kill=self.cancel_on_kill,
                 ),
                 method_name="execute_complete",
-                kwargs={"expected": expected, "started": started},
                 timeout=timedelta(seconds=self.timeout + DEFER_GRACE),
             )
-        with self.hook.get_conn() as client:
-            event = wait_blocking(client, BatchTracker(batch_ids, deadline), self.poll_interval, self.log)
-        return self.execute_complete(context, dict(event), expected=expected, started=started)
+        event = self.hook.wait(BatchTracker(**tracker_args), self.poll_interval)
+        return self.execute_complete(context, dict(event))
 
     def _plan(self, context: Context) -> list[Chunk]:
         """Check everything locally (no request is sent for bad input) and split it into batches.
@@ -157,7 +153,7 @@ class RunflowBatchOperator(BaseOperator):
             validate_callback_url(self.callback_url)
             parse_model_ref(self.model)
         except RunflowInputError as err:
-            raise AirflowFailException(str(err)) from None
+            raise airflow_exception(err) from None
         ti = context["ti"]
         map_index = getattr(ti, "map_index", None)
         scope = SubmissionScope(
@@ -180,46 +176,28 @@ class RunflowBatchOperator(BaseOperator):
         if batch_ids:
             self.log.info("Re-attaching to Runflow batches of an earlier try: %s", batch_ids)
         else:
-            request = CreateBatchRequest(input=[], metadata=self.metadata, callback_url=self.callback_url)
             with self.hook.get_conn() as client:
-                batch_ids = create_batches(client, self.model, chunks, request, self.log)
+                batch_ids = create_batches(client, chunks, self.log)
             record_batches(store, plan_id, batch_ids, self.log)
         self._batch_ids = batch_ids
         context["ti"].xcom_push(key="batch_ids", value=batch_ids)
-        if url := batch_url(batch_ids[0], None, self.hook.dashboard_url):
-            context["ti"].xcom_push(key=XCOM_BATCH_URL, value=url)
+        record_batch_url(self, context, [{"batch_id": batch_ids[0]}])
         return batch_ids
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any], expected: list[int] | None = None, started: float = 0.0
-    ) -> Any:
-        """Turn the final event into results: the one handler of both the deferred and the blocking mode."""
-        try:
-            states = finished_batches(event)
-        except RunflowBatchFailedError as err:
-            raise to_airflow_error(err, retry_can_help=bool(self.submission_key)) from None
-        except RunflowError as err:
-            raise to_airflow_error(err) from None
+    def collect(self, context: Context, states: list[BatchState]) -> tuple[Any, Tally]:
+        """Every item's entry in input order, as a list or streamed to ``output_path``; and their tally."""
         batch_ids = [state.batch_id for state in states]
-        if url := batch_url(batch_ids[0], states[0].links, self.hook.dashboard_url):
-            context["ti"].xcom_push(key=XCOM_BATCH_URL, value=url)
-        counts = expected or [state.items_total or 0 for state in states]
+        counts = [state.expected_items or state.items_total or 0 for state in states]
         tally = Tally()
         with self.hook.get_conn() as client:
             entries = batch_entries(client, batch_ids, counts, tally)
             if self.output_path:
-                value: Any = write_jsonl(str(self.output_path), entries, batch_ids)
-            else:
-                value = [entry for batch in entries for entry in batch]
-        summary = summarize(dict(tally.statuses), tally.cost, batch_ids, time.time() - started if started else 0.0)
-        context["ti"].xcom_push(key="summary", value=summary)
-        self.log.info("Runflow summary: %s", summary)
-        if violation := self.policy.violation(tally.not_succeeded, tally.total):
-            raise to_airflow_error(RunflowItemsFailedError(violation), retry_can_help=bool(self.submission_key))
-        return value
+                return write_jsonl(str(self.output_path), entries, batch_ids), tally
+            return [entry for batch in entries for entry in batch], tally
 
     def on_kill(self) -> None:
         """Blocking mode only (a deferred task is killed through its trigger): cancel runs if asked to."""
         if self.cancel_on_kill and self._batch_ids:
             with self.hook.get_conn() as client:
-                cancel_batches(client, self._batch_ids, self.log)
+                if may_cancel(client.config.api_key, self.log):
+                    client.send(cancel_batches(self._batch_ids, self.log))

@@ -9,8 +9,7 @@ from typing import Any
 from airflow.providers.common.compat.sdk import ObjectStoragePath
 
 from airflow_provider_runflow.batching.results import ITEM_FIELDS, Tally, ordered_results
-from airflow_provider_runflow.client import ItemsQuery, RunflowClient, RunflowError
-from airflow_provider_runflow.operators.waiting import to_airflow_error
+from airflow_provider_runflow.client import ItemsQuery, RunflowClient, calls
 
 Entries = Iterator[list[dict[str, Any]]]
 
@@ -19,11 +18,8 @@ def batch_entries(client: RunflowClient, batch_ids: list[str], counts: list[int]
     """Each batch's entries in input order, fetched page by page (500 items, no echoed inputs), tallied."""
     start = 0
     for batch_id, count in zip(batch_ids, counts, strict=True):
-        rows = client.iter_batch_items(batch_id, ItemsQuery(fields=ITEM_FIELDS))
-        try:
-            entries = ordered_results(batch_id, rows, start, count)
-        except RunflowError as err:
-            raise to_airflow_error(err) from None
+        rows = client.send(calls.batch_items(batch_id, ItemsQuery(fields=ITEM_FIELDS)))
+        entries = ordered_results(batch_id, rows, start, count)
         tally.add(entries)
         yield entries
         start += count

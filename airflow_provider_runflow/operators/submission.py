@@ -4,49 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowException
-
+from airflow_provider_runflow.airflow_exceptions import airflow_exception
 from airflow_provider_runflow.batching.plan import Chunk
-from airflow_provider_runflow.client import (
-    CreateBatchRequest,
-    InputProblem,
-    RunflowBadRequestError,
-    RunflowClient,
-    RunflowError,
-    RunflowNotFoundError,
-    RunflowValidationError,
-)
-from airflow_provider_runflow.operators.waiting import to_airflow_error
+from airflow_provider_runflow.client import InputProblem, RunflowClient, RunflowError, RunflowValidationError
 
 STATE_KEY = "runflow_batches"
 
 
-def create_batches(
-    client: RunflowClient, model: str, chunks: list[Chunk], shared: CreateBatchRequest, log: Any
-) -> list[str]:
-    """Create one batch per chunk with its Idempotency-Key; ``shared`` holds the metadata and callback of all."""
+def create_batches(client: RunflowClient, chunks: list[Chunk], log: Any) -> list[str]:
+    """Create one batch per chunk, with its Idempotency-Key."""
     batch_ids: list[str] = []
     for chunk in chunks:
-        body = shared.model_copy(update={"input": chunk.inputs})
         try:
-            batch = client.create_batch(model, body, idempotency_key=chunk.idempotency_key)
+            batch = client.send(chunk.call)
         except RunflowError as err:
             done = f" Batches created so far (a retry re-attaches to them): {batch_ids}." if batch_ids else ""
             span = f"input[{chunk.start}] to input[{chunk.start + len(chunk.inputs) - 1}]"
             message = f"Creating batch {chunk.index + 1} of {len(chunks)} ({span}) failed: {err}."
-            text = f"{message}{_rejected_inputs(err, chunk.start)}{done}"
-            raise to_airflow_error(RunflowError(text), retry_can_help=not _refused_for_good(err)) from None
+            raise airflow_exception(err, message=f"{message}{_rejected_inputs(err, chunk.start)}{done}") from None
         if not batch.id:
-            raise AirflowException(f"Runflow created batch {chunk.index + 1} but returned no batch id")
+            raise airflow_exception(RunflowError(f"Runflow created batch {chunk.index + 1} but returned no batch id"))
         last = chunk.start + len(chunk.inputs) - 1
         log.info("Runflow batch %s: items %d-%d (%s)", batch.id, chunk.start, last, batch.status_code)
         batch_ids.append(batch.id)
     return batch_ids
-
-
-def _refused_for_good(err: RunflowError) -> bool:
-    """Whether Runflow refused the request itself (bad body, unknown or non-batch model): retrying cannot help."""
-    return isinstance(err, (RunflowBadRequestError, RunflowNotFoundError, RunflowValidationError))
 
 
 def _rejected_inputs(err: RunflowError, start: int) -> str:

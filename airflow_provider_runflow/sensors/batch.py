@@ -5,43 +5,32 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_runflow.batching.outcome import (
-    RunflowBatchFailedError,
-    RunflowItemsFailedError,
-    finished_batches,
-)
+from airflow_provider_runflow.batch_events import DEFER_GRACE, BatchWaiterMixin
 from airflow_provider_runflow.batching.policy import FailurePolicy
+from airflow_provider_runflow.batching.results import Tally
 from airflow_provider_runflow.batching.tracker import BatchState, BatchTracker
-from airflow_provider_runflow.client import RunflowError
 from airflow_provider_runflow.hooks.runflow import RunflowHook
-from airflow_provider_runflow.links.batch import XCOM_BATCH_URL, RunflowBatchLink, batch_url
-from airflow_provider_runflow.operators.waiting import DEFER_GRACE, to_airflow_error
+from airflow_provider_runflow.links.batch import RunflowBatchLink
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 
-def summary_of(states: list[BatchState]) -> dict[str, Any]:
-    """Counts and cost over finished batches, from their batch-level fields."""
-    return {
-        "total": sum(s.items_total or 0 for s in states),
-        "succeeded": sum(s.items_succeeded or 0 for s in states),
-        "failed": sum(s.items_failed or 0 for s in states),
-        "cancelled": sum(s.items_cancelled or 0 for s in states),
-        "cost": str(sum((Decimal(s.cost) for s in states if s.cost is not None), Decimal(0))),
-        "batch_ids": [s.batch_id for s in states],
-        "statuses": {s.batch_id: s.status for s in states},
-    }
+def _started(context: Context) -> float | None:
+    """When the task instance started, so the summary's duration counts the whole wait in every mode."""
+    start = getattr(context["ti"], "start_date", None)
+    return None if start is None else start.timestamp()
 
 
-class RunflowBatchSensor(BaseSensorOperator):
+class RunflowBatchSensor(BatchWaiterMixin, BaseSensorOperator):
     """Wait until Runflow batches are terminal; deferrable by default. Returns the batches' summary.
+
+    The summary is also pushed as the ``summary`` XCom, the same keys as the operator's.
 
     Fails like :class:`~airflow_provider_runflow.operators.batch.RunflowBatchOperator`: on a
     failed, errored or cancelled batch, and when failed items exceed the failure policy.
@@ -72,6 +61,10 @@ class RunflowBatchSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.policy = FailurePolicy(max_failed_items, max_failed_ratio)
 
+    resubmits = False
+    """A retry waits for the same batches: it never creates any."""
+    is_sensor = True
+
     def _ids(self) -> list[str]:
         ids = [self.batch_ids] if isinstance(self.batch_ids, str) else list(self.batch_ids or [])
         if not ids or not all(isinstance(i, str) and i for i in ids):
@@ -87,36 +80,20 @@ class RunflowBatchSensor(BaseSensorOperator):
                 deadline=time.time() + float(self.timeout),
                 runflow_conn_id=self.runflow_conn_id,
                 poll_interval=float(self.poke_interval),
+                submitted_at=_started(context),
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(self.timeout) + DEFER_GRACE),
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        tracker = BatchTracker(self._ids(), deadline=float("inf"))
-        with RunflowHook(self.runflow_conn_id).get_conn() as client:
-            for batch_id in tracker.pending():
-                try:
-                    tracker.observe(batch_id, client.poll_batch(batch_id))
-                except RunflowError as err:
-                    tracker.observe(batch_id, err)
-        if (event := tracker.outcome(time.time())) is None:
-            self.log.info(tracker.progress(time.time(), min_interval=0) or "Runflow batches still running")
+        tracker = BatchTracker(self._ids(), deadline=float("inf"), submitted_at=_started(context))
+        with self.hook.get_conn() as client:
+            event = self.hook.poll(client, tracker)
+        if event is None:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self.execute_complete(context, dict(event)))
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """The one handler of both modes: the batches' summary, or the error they ended in."""
-        try:
-            states = finished_batches(event)
-        except RunflowBatchFailedError as err:
-            raise to_airflow_error(err, retry_can_help=False) from None
-        except RunflowError as err:
-            raise to_airflow_error(err) from None
-        if url := batch_url(states[0].batch_id, states[0].links, RunflowHook(self.runflow_conn_id).dashboard_url):
-            context["ti"].xcom_push(key=XCOM_BATCH_URL, value=url)
-        summary = summary_of(states)
-        not_succeeded = summary["total"] - summary["succeeded"]
-        if violation := self.policy.violation(not_succeeded, summary["total"]):
-            raise to_airflow_error(RunflowItemsFailedError(violation), retry_can_help=False)
-        return summary
+    def collect(self, context: Context, states: list[BatchState]) -> tuple[Any, Tally]:
+        """Nothing to fetch: the summary is the result, counted from the batches' own fields."""
+        return None, Tally.of_batches(states)

@@ -9,10 +9,10 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_runflow.batching.tracker import BatchTracker
-from airflow_provider_runflow.client import AsyncRunflowClient, RunflowError
+from airflow_provider_runflow.batching.tracker import BatchEvent, BatchTracker
+from airflow_provider_runflow.client import AsyncRunflowClient
+from airflow_provider_runflow.client.cancellation import cancel_batches, may_cancel
 from airflow_provider_runflow.hooks.runflow import RunflowHook
-from airflow_provider_runflow.triggers.cancel import acancel_batches
 from airflow_provider_runflow.triggers.client_pool import shared_client
 from airflow_provider_runflow.triggers.kill_check import killed_by_user
 
@@ -20,7 +20,8 @@ from airflow_provider_runflow.triggers.kill_check import killed_by_user
 class RunflowBatchTrigger(BaseTrigger):
     """Poll Runflow batches until all are terminal, the deadline passes, or polling fails for good.
 
-    Yields exactly one event, ``{"status": "success" | "timeout" | "error", "message", "batches"}``.
+    Yields exactly one event, ``{"status": "success" | "timeout" | "error", "message", "batches",
+    "submitted_at"}``, with all the task needs to finish (each batch's ``expected_items`` too).
     Everything it needs is in :meth:`serialize` (never the API key, never the inputs), and the
     deadline is wall-clock time, because the trigger may resume in another triggerer process.
 
@@ -31,6 +32,8 @@ class RunflowBatchTrigger(BaseTrigger):
     :param max_poll_failures: transient poll failures in a row, after the client's retries, that end the wait.
     :param poll_concurrency: how many batches of this trigger are polled at once.
     :param cancel_on_kill: cancel the batches' unfinished runs when a user kills the task (service keys only).
+    :param expected_items: how many items each batch was created with, handed back in the event.
+    :param submitted_at: when the batches were submitted (epoch seconds), handed back in the event.
     """
 
     def __init__(
@@ -43,6 +46,8 @@ class RunflowBatchTrigger(BaseTrigger):
         max_poll_failures: int = 5,
         poll_concurrency: int = 10,
         cancel_on_kill: bool = False,
+        expected_items: list[int] | None = None,
+        submitted_at: float | None = None,
     ) -> None:
         super().__init__()
         if not batch_ids:
@@ -56,6 +61,9 @@ class RunflowBatchTrigger(BaseTrigger):
         self.max_poll_failures = max_poll_failures
         self.poll_concurrency = poll_concurrency
         self.cancel_on_kill = cancel_on_kill
+        self.expected_items = expected_items
+        self.submitted_at = submitted_at
+        self._tracker()  # refuses an expected_items that does not match batch_ids, now
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -68,41 +76,46 @@ class RunflowBatchTrigger(BaseTrigger):
                 "max_poll_failures": self.max_poll_failures,
                 "poll_concurrency": self.poll_concurrency,
                 "cancel_on_kill": self.cancel_on_kill,
+                "expected_items": self.expected_items,
+                "submitted_at": self.submitted_at,
             },
         )
 
+    def _tracker(self) -> BatchTracker:
+        return BatchTracker(
+            self.batch_ids,
+            self.deadline,
+            self.max_poll_failures,
+            expected_items=self.expected_items,
+            submitted_at=self.submitted_at,
+        )
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        tracker = BatchTracker(self.batch_ids, self.deadline, self.max_poll_failures)
+        tracker = self._tracker()
         try:
             config = await RunflowHook(self.runflow_conn_id).aclient_config()
         except Exception as err:  # a missing or broken connection must end in an event, not a crash
-            yield TriggerEvent(
-                {"status": "error", "message": f"Connection {self.runflow_conn_id!r}: {err}", "batches": []}
-            )
+            yield TriggerEvent(dict(tracker.error(f"Connection {self.runflow_conn_id!r}: {err}")))
             return
         async with shared_client(config) as client:
-            while True:
-                await self._poll(client, tracker)
-                now = time.time()
-                if line := tracker.progress(now):
-                    self.log.info(line)
-                if event := tracker.outcome(now):
-                    yield TriggerEvent(dict(event))
-                    return
-                await asyncio.sleep(max(0.0, min(self.poll_interval, self.deadline - now)))
+            # Polling a remote API: there is no local event to wait on instead.
+            while (event := await self._poll(client, tracker)) is None:  # noqa: ASYNC110
+                await asyncio.sleep(tracker.pause(time.time(), self.poll_interval))
+        yield TriggerEvent(dict(event))
 
-    async def _poll(self, client: AsyncRunflowClient, tracker: BatchTracker) -> None:
-        """Fetch every pending batch once, at most ``poll_concurrency`` at a time."""
+    async def _poll(self, client: AsyncRunflowClient, tracker: BatchTracker) -> BatchEvent | None:
+        """Fetch every pending batch once, at most ``poll_concurrency`` at a time; the final event, if any."""
         gate = asyncio.Semaphore(self.poll_concurrency)
 
         async def poll(batch_id: str) -> None:
             async with gate:
-                try:
-                    tracker.observe(batch_id, await client.poll_batch(batch_id))
-                except RunflowError as err:
-                    tracker.observe(batch_id, err)
+                await client.send(tracker.poll(batch_id))
 
         await asyncio.gather(*(poll(batch_id) for batch_id in tracker.pending()))
+        now = time.time()
+        if line := tracker.progress(now):
+            self.log.info(line)
+        return tracker.outcome(now)
 
     async def on_kill(self) -> None:
         """A user killed the deferred task (Airflow 3.3+; never on a triggerer restart).
@@ -116,5 +129,6 @@ class RunflowBatchTrigger(BaseTrigger):
         if not await killed_by_user(getattr(self, "task_instance", None), self.log):
             return
         config = await RunflowHook(self.runflow_conn_id).aclient_config()
-        async with shared_client(config) as client:
-            await acancel_batches(client, self.batch_ids, self.log)
+        if may_cancel(config.api_key, self.log):
+            async with shared_client(config) as client:
+                await client.send(cancel_batches(self.batch_ids, self.log))

@@ -3,7 +3,8 @@
 An ``httpx.AsyncClient`` costs ~0.8 MiB and ~25 ms of CPU to create (its SSL
 context) and holds its own connections: one per trigger would cost gigabytes
 for thousands of deferred tasks. Triggers borrow from here instead; the last
-one to leave closes the client. Shared clients send through aiohttp
+one to leave closes the client. The SSL context is built once per process, in a
+thread, so that no trigger's first poll stalls the triggerer's event loop. Shared clients send through aiohttp
 (``client/aiohttp_transport.py``): a third of httpcore's CPU per poll. A changed connection has other settings, so
 it gets a fresh client while the old one drains.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from airflow_provider_runflow.client import AsyncRunflowClient, ClientConfig
 from airflow_provider_runflow.client.aiohttp_transport import async_transport
+from airflow_provider_runflow.client.config import ssl_context
 
 pooled_transport = async_transport
 """Makes the shared clients' transport: aiohttp's unless a proxy is configured (see docs/benchmarks.md)."""
@@ -35,8 +37,10 @@ _LEASES: dict[tuple[asyncio.AbstractEventLoop, ClientConfig], _Lease] = {}
 async def shared_client(config: ClientConfig) -> AsyncIterator[AsyncRunflowClient]:
     """Borrow the client for ``config`` on the running loop, creating it on first use."""
     key = (asyncio.get_running_loop(), config)
+    if key not in _LEASES:
+        await asyncio.to_thread(ssl_context, config.verify)  # reads the CA bundle: not on the loop
     lease = _LEASES.get(key)
-    if lease is None:
+    if lease is None:  # looked up again: another trigger may have made it while this one waited
         lease = _LEASES[key] = _Lease(AsyncRunflowClient(config, transport=pooled_transport(config)))
     lease.users += 1
     try:

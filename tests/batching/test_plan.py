@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from airflow_provider_runflow.batching.plan import SubmissionScope, plan_chunks
@@ -30,6 +32,7 @@ def test_same_task_instance_and_inputs_give_the_same_keys_on_every_try() -> None
     [
         {"scope": SubmissionScope("dag", "task", "manual__2", -1)},
         {"scope": SubmissionScope("dag", "task", "manual__1", 3)},
+        {"scope": SubmissionScope("dag", "task", "manual__1", 0)},
         {"scope": SubmissionScope("dag", "other", "manual__1", -1)},
         {"scope": SubmissionScope("dag", "task", "manual__1", -1, salt="2")},
         {"model": "acme/other"},
@@ -57,3 +60,18 @@ def test_changing_one_item_changes_only_its_chunks_key() -> None:
 def test_chunk_size_outside_1_to_100_is_refused(size: int) -> None:
     with pytest.raises(ValueError, match="chunk_size"):
         plan_chunks(inputs(3), model="acme/m", scope=SCOPE, chunk_size=size)
+
+
+def test_the_key_follows_the_exact_bytes_sent_whatever_changes_in_them() -> None:
+    ordered = plan_chunks([{"prompt": "p", "seed": 1}], model="acme/m", scope=SCOPE)
+    reordered = plan_chunks([{"seed": 1, "prompt": "p"}], model="acme/m", scope=SCOPE)
+    assert ordered[0].call.body != reordered[0].call.body
+    assert ordered[0].idempotency_key != reordered[0].idempotency_key
+
+
+def test_each_chunk_carries_the_call_that_creates_its_batch_with_its_key() -> None:
+    [chunk] = plan_chunks(inputs(3), model="acme/m", scope=SCOPE, metadata={"team": "x"})
+    assert (chunk.call.method, chunk.call.path) == ("POST", "/v1/models/acme/m/batches")
+    assert chunk.call.headers["Idempotency-Key"] == chunk.idempotency_key
+    assert chunk.call.replayable
+    assert json.loads(chunk.call.body or b"") == {"input": inputs(3), "metadata": {"team": "x"}}

@@ -1,7 +1,19 @@
 from __future__ import annotations
 
+import pytest
+
 from airflow_provider_runflow.batching.tracker import BatchTracker
-from airflow_provider_runflow.client import Batch, RunflowAuthenticationError, RunflowNotFoundError, RunflowServerError
+from airflow_provider_runflow.client import (
+    Batch,
+    RunflowAPIError,
+    RunflowAuthenticationError,
+    RunflowNotFoundError,
+    RunflowRateLimitError,
+    RunflowResponseError,
+    RunflowServerError,
+    RunflowTransportError,
+)
+from airflow_provider_runflow.client.retry import is_transient
 
 
 def batch(status: str, **counts: int) -> Batch:
@@ -89,3 +101,36 @@ def test_progress_is_reported_on_change_and_rate_limited() -> None:
     assert tracker.progress(now=10.0) is not None
     tracker.observe("a", batch("succeeded", items_succeeded=10))
     assert tracker.progress(now=10.5) is not None  # the final state is always reported
+
+
+@pytest.mark.parametrize(
+    ("error", "ends_at_once"),
+    [
+        (RunflowResponseError("GET", "/v1/batches/a", 302, "unexpected status"), True),
+        (RunflowResponseError("GET", "/v1/batches/a", 200, "malformed JSON"), False),
+        (RunflowAPIError("GET", "/v1/batches/a", 418, "TEAPOT"), True),
+        (RunflowRateLimitError("GET", "/v1/batches/a", 429, "RATE_LIMITED"), False),
+        (RunflowServerError("GET", "/v1/batches/a", 502, "BAD_GATEWAY"), False),
+        (RunflowTransportError("GET", "/v1/batches/a", ConnectionResetError("reset")), False),
+        (ValueError("a bug"), True),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, BaseException) else None,
+)
+def test_whatever_the_retry_classifier_calls_permanent_ends_the_wait_at_once(
+    error: BaseException, ends_at_once: bool
+) -> None:
+    tracker = BatchTracker(["a"], deadline=100.0)
+    tracker.observe("a", error)
+    event = tracker.outcome(now=1.0)
+    assert (event is not None and event["status"] == "error") is ends_at_once
+    assert is_transient(error) is not ends_at_once
+
+
+def test_the_event_carries_submission_time_and_expected_items() -> None:
+    tracker = BatchTracker(["a", "b"], deadline=100.0, expected_items=[100, 7], submitted_at=42.5)
+    tracker.observe("a", batch("succeeded", items_succeeded=10))
+    tracker.observe("b", batch("succeeded", items_succeeded=10))
+    event = tracker.outcome(now=1.0)
+    assert event is not None
+    assert event["submitted_at"] == 42.5
+    assert [b["expected_items"] for b in event["batches"]] == [100, 7]

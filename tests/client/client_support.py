@@ -16,6 +16,7 @@ from airflow_provider_runflow.client import (
     ItemsQuery,
     RetryPolicy,
     RunflowClient,
+    calls,
 )
 
 BASE_URL = "https://api.runflow.test"
@@ -38,24 +39,22 @@ def make_config(**overrides: Any) -> ClientConfig:
 
 @dataclass
 class Runflow:
-    """Runs one client method through the sync or the async client, so a test states its scenario once."""
+    """Sends one call through the sync or the async client, so a test states its scenario once."""
 
     kind: str
     config: ClientConfig
 
-    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    async def call(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:
+        """Send ``calls.<endpoint>(*args, **kwargs)``."""
+        call = getattr(calls, endpoint)(*args, **kwargs)
         if self.kind == "sync":
             with RunflowClient(self.config) as client:
-                return getattr(client, method)(*args, **kwargs)
+                return client.send(call)
         async with AsyncRunflowClient(self.config) as aclient:
-            return await getattr(aclient, method)(*args, **kwargs)
+            return await aclient.send(call)
 
     async def all_items(self, batch_id: str, query: ItemsQuery | None = None) -> list[BatchItemRow]:
-        if self.kind == "sync":
-            with RunflowClient(self.config) as client:
-                return list(client.iter_batch_items(batch_id, query))
-        async with AsyncRunflowClient(self.config) as aclient:
-            return [item async for item in aclient.iter_batch_items(batch_id, query)]
+        return await self.call("batch_items", batch_id, query)  # type: ignore[no-any-return]
 
 
 def json_response(status: int, body: Any, **headers: str) -> httpx.Response:

@@ -15,6 +15,7 @@ from airflow_provider_runflow.client import (
     RunflowTimeoutError,
     RunflowTransportError,
     build_batch_request,
+    calls,
 )
 from airflow_provider_runflow.client.aiohttp_transport import AiohttpTransport, async_transport
 from airflow_provider_runflow.emulator import FaultKind, FaultRule, RunflowEmulator
@@ -38,18 +39,24 @@ async def client(runflow_emulator: RunflowEmulator) -> AsyncIterator[AsyncRunflo
 async def test_answers_parse_as_with_httpx_own_transport(
     runflow_emulator: RunflowEmulator, client: AsyncRunflowClient
 ) -> None:
-    created = await client.create_batch("acme/test-model", build_batch_request([{"text": "a"}, {"text": "b"}]))
+    created = await client.send(
+        calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}, {"text": "b"}]))
+    )
     assert created.id
     async with AsyncRunflowClient(config(runflow_emulator)) as plain:
-        expected = await plain.get_batch(created.id)
-    assert (await client.get_batch(created.id)).model_dump(exclude={"items"}) == expected.model_dump(exclude={"items"})
+        expected = await plain.send(calls.get_batch(created.id))
+    assert (await client.send(calls.get_batch(created.id))).model_dump(exclude={"items"}) == expected.model_dump(
+        exclude={"items"}
+    )
 
 
 async def test_a_lost_response_to_an_idempotent_post_is_resent_and_replayed(
     runflow_emulator: RunflowEmulator, client: AsyncRunflowClient
 ) -> None:
     runflow_emulator.set_faults([FaultRule(route=CREATE, kind=FaultKind.LOSE_RESPONSE, times=1)])
-    batch = await client.create_batch("acme/test-model", build_batch_request([{"text": "a"}]), idempotency_key="k-1")
+    batch = await client.send(
+        calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}]), idempotency_key="k-1")
+    )
     assert batch.id
     assert runflow_emulator.counters()["batches_created"] == 1
 
@@ -59,17 +66,17 @@ async def test_a_lost_response_to_a_post_without_key_counts_as_sent_and_is_not_r
 ) -> None:
     runflow_emulator.set_faults([FaultRule(route=CREATE, kind=FaultKind.LOSE_RESPONSE, times=1)])
     with pytest.raises(RunflowTransportError) as raised:
-        await client.create_batch("acme/test-model", build_batch_request([{"text": "a"}]))
+        await client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}])))
     assert raised.value.request_sent is True
     assert runflow_emulator.counters()["batches_created"] == 1
     assert sum(runflow_emulator.counters()["requests"][CREATE].values()) == 1
 
 
 async def test_a_slow_answer_is_a_typed_timeout(runflow_emulator: RunflowEmulator, client: AsyncRunflowClient) -> None:
-    created = await client.create_batch("acme/test-model", build_batch_request([{"text": "a"}]))
+    created = await client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}])))
     runflow_emulator.set_faults([FaultRule(route=GET_BATCH, kind=FaultKind.DELAY, delay=3.0)])
     with pytest.raises(RunflowTimeoutError):
-        await client.get_batch(created.id or "")
+        await client.send(calls.get_batch(created.id or ""))
 
 
 async def test_a_refused_connection_was_never_sent() -> None:
@@ -79,7 +86,7 @@ async def test_a_refused_connection_was_never_sent() -> None:
     settings = ClientConfig(api_key="rf_live_x", base_url=f"http://127.0.0.1:{port}", retry=RetryPolicy(max_attempts=1))
     async with AsyncRunflowClient(settings, transport=AiohttpTransport()) as client:
         with pytest.raises(RunflowTransportError) as raised:
-            await client.get_batch("b")
+            await client.send(calls.get_batch("b"))
     assert raised.value.request_sent is False
 
 

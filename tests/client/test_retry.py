@@ -26,6 +26,7 @@ from airflow_provider_runflow.client import (
     RunflowValidationError,
     build_batch_request,
     calls,
+    responses,
 )
 from airflow_provider_runflow.client.retry import is_retryable
 
@@ -42,7 +43,7 @@ def api_error(error_class: type[Any], status: int) -> RunflowError:
 
 
 def transport(raised: httpx.TransportError) -> RunflowTransportError:
-    return calls.transport_error(GET, raised)
+    return responses.transport_error(GET, raised)
 
 
 RATE_LIMITED = api_error(RunflowRateLimitError, 429)

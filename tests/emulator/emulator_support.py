@@ -11,6 +11,7 @@ from airflow_provider_runflow.client import (
     ClientConfig,
     RetryPolicy,
     RunflowClient,
+    calls,
     is_terminal,
 )
 from airflow_provider_runflow.client.calls import ApiCall
@@ -44,7 +45,7 @@ def wait_terminal(client: RunflowClient, batch_id: str, timeout: float = 5.0) ->
     """Poll until the batch is terminal (or ``timeout`` passes), returning the last state."""
     deadline = time.monotonic() + timeout
     while True:
-        batch = client.get_batch(batch_id)
+        batch = client.send(calls.get_batch(batch_id))
         if is_terminal(batch.status_code) or time.monotonic() > deadline:
             return batch
         time.sleep(0.005)
@@ -52,6 +53,9 @@ def wait_terminal(client: RunflowClient, batch_id: str, timeout: float = 5.0) ->
 
 def raw_create(model: str, body: Any, idempotency_key: str | None = None) -> ApiCall[Batch]:
     """A batch creation call with ``body`` as given, bypassing the client's local validation."""
-    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    headers = {"Content-Type": "application/json", **({"Idempotency-Key": idempotency_key} if idempotency_key else {})}
     path = f"/v1/models/{model}/batches"
-    return ApiCall("POST", path, Batch.model_validate, body=body, headers=headers, replayable=bool(headers))
+    body_bytes = calls.json_body(body)
+    return ApiCall(
+        "POST", path, Batch.model_validate, body=body_bytes, headers=headers, replayable=bool(idempotency_key)
+    )

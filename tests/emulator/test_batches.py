@@ -13,13 +13,14 @@ from airflow_provider_runflow.client import (
     RunflowNotFoundError,
     RunflowValidationError,
     build_batch_request,
+    calls,
 )
 from airflow_provider_runflow.emulator import RunflowEmulator
 
 
 def test_batch_runs_queued_to_succeeded_with_deterministic_outputs(client: RunflowClient) -> None:
     request = build_batch_request([{"prompt": "a cat", "width": 512, "client_ref": "cat"}, {"prompt": "a dog"}])
-    created = client.create_batch("acme/image-gen", request)
+    created = client.send(calls.create_batch("acme/image-gen", request))
     assert created.status_code == "queued"
     assert [(h.sequence_index, h.client_ref, h.status_code) for h in created.items or []] == [
         (0, "cat", "queued"),
@@ -39,19 +40,19 @@ def test_batch_runs_queued_to_succeeded_with_deterministic_outputs(client: Runfl
         "dashboard": f"https://app.runflow.invalid/batches/{done.id}",
     }
     assert done.input == [{"prompt": "a cat", "width": 512, "client_ref": "cat"}, {"prompt": "a dog"}]
-    outputs = [row.output for row in client.iter_batch_items(done.id or "")]
+    outputs = [row.output for row in client.send(calls.batch_items(done.id or ""))]
     assert outputs[0] is not None
     assert outputs[0]["width"] == 512
     assert outputs[0]["height"] == 1024
-    again = wait_terminal(client, client.create_batch("acme/image-gen", request).id or "")
-    assert [row.output for row in client.iter_batch_items(again.id or "")] == outputs
+    again = wait_terminal(client, client.send(calls.create_batch("acme/image-gen", request)).id or "")
+    assert [row.output for row in client.send(calls.batch_items(again.id or ""))] == outputs
 
 
 def test_batch_is_running_while_its_items_run(emu: RunflowEmulator, client: RunflowClient) -> None:
     slow = build_batch_request([{"text": "slow", "run_seconds": 20.0}, {"text": "quick", "run_seconds": 0.0}])
-    batch_id = client.create_batch("acme/test-model", slow).id or ""
+    batch_id = client.send(calls.create_batch("acme/test-model", slow)).id or ""
     time.sleep(0.05)
-    running = client.get_batch(batch_id)
+    running = client.send(calls.get_batch(batch_id))
     assert running.status_code == "running"
     assert [h.status_code for h in running.items or []] == ["running", "succeeded"]
     assert running.started_at is not None
@@ -61,12 +62,12 @@ def test_batch_is_running_while_its_items_run(emu: RunflowEmulator, client: Runf
 
 def test_some_failed_items_make_the_batch_partial_succeeded(client: RunflowClient) -> None:
     request = build_batch_request([{"text": "ok"}, {"text": "boom", "fail": True}, {"text": "ok too"}])
-    done = wait_terminal(client, client.create_batch("acme/test-model", request).id or "")
+    done = wait_terminal(client, client.send(calls.create_batch("acme/test-model", request)).id or "")
     assert (done.status_code, done.items_succeeded, done.items_failed) == ("partial_succeeded", 2, 1)
     assert done.cost == Decimal("0.0020")
     assert done.failure_code == "ITEMS_FAILED"
     assert done.failure_message == "1 of 3 items did not succeed"
-    failed = [row for row in client.iter_batch_items(done.id or "") if row.status_code == "failed"]
+    failed = [row for row in client.send(calls.batch_items(done.id or "")) if row.status_code == "failed"]
     assert [(row.sequence_index, (row.error or {}).get("code"), row.output) for row in failed] == [
         (1, "MODEL_ERROR", None)
     ]
@@ -76,7 +77,7 @@ def test_some_failed_items_make_the_batch_partial_succeeded(client: RunflowClien
 
 def test_all_items_failing_fail_the_batch(client: RunflowClient) -> None:
     request = build_batch_request([{"text": "a", "fail": True}, {"text": "b", "fail": True}])
-    done = wait_terminal(client, client.create_batch("acme/test-model", request).id or "")
+    done = wait_terminal(client, client.send(calls.create_batch("acme/test-model", request)).id or "")
     assert (done.status_code, done.items_failed, done.cost) == ("failed", 2, Decimal("0"))
     assert done.failure_code == "ALL_ITEMS_FAILED"
     assert done.failure_stage_code == "execution"
@@ -84,23 +85,23 @@ def test_all_items_failing_fail_the_batch(client: RunflowClient) -> None:
 
 def test_model_slug_may_contain_a_slash(client: RunflowClient) -> None:
     done = wait_terminal(
-        client, client.create_batch("acme/video/gen-v2", build_batch_request([{"prompt": "sea"}])).id or ""
+        client, client.send(calls.create_batch("acme/video/gen-v2", build_batch_request([{"prompt": "sea"}]))).id or ""
     )
     assert done.status_code == "succeeded"
-    row = next(client.iter_batch_items(done.id or ""))
+    row = client.send(calls.batch_items(done.id or ""))[0]
     assert row.output is not None
     assert row.output["video_url"].endswith(".mp4")
 
 
 def test_unknown_model_is_not_found(client: RunflowClient) -> None:
     with pytest.raises(RunflowNotFoundError) as caught:
-        client.create_batch("acme/nope", build_batch_request([{"prompt": "x"}]))
+        client.send(calls.create_batch("acme/nope", build_batch_request([{"prompt": "x"}])))
     assert caught.value.code == "NOT_FOUND"
 
 
 def test_model_without_batch_support_is_rejected(client: RunflowClient) -> None:
     with pytest.raises(RunflowValidationError) as caught:
-        client.create_batch("acme/single-only", build_batch_request([{"prompt": "x"}]))
+        client.send(calls.create_batch("acme/single-only", build_batch_request([{"prompt": "x"}])))
     assert caught.value.code == "MODEL_NOT_BATCH_CAPABLE"
 
 
@@ -130,21 +131,23 @@ def test_invalid_batch_envelopes_are_rejected(client: RunflowClient, body: dict[
 
 
 def test_client_ref_is_stripped_before_validation(client: RunflowClient) -> None:
-    created = client.create_batch("acme/test-model", build_batch_request([{"text": "a", "client_ref": "ref-1"}]))
-    row = next(client.iter_batch_items(created.id or ""))
+    created = client.send(
+        calls.create_batch("acme/test-model", build_batch_request([{"text": "a", "client_ref": "ref-1"}]))
+    )
+    row = client.send(calls.batch_items(created.id or ""))[0]
     assert (row.client_ref, row.input) == ("ref-1", {"text": "a"})
 
 
 def test_unknown_batch_is_not_found(client: RunflowClient) -> None:
     with pytest.raises(RunflowNotFoundError):
-        client.get_batch("3c90c3cc-0d44-4b50-8888-8dd25736052a")
+        client.send(calls.get_batch("3c90c3cc-0d44-4b50-8888-8dd25736052a"))
 
 
 async def test_async_client_polls_a_batch_to_success(emu: RunflowEmulator) -> None:
     async with make_async_client(emu) as runflow:
-        created = await runflow.create_batch("acme/test-model", build_batch_request([{"text": "hi"}]))
-        batch = await runflow.get_batch(created.id or "")
+        created = await runflow.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "hi"}])))
+        batch = await runflow.send(calls.get_batch(created.id or ""))
         while batch.status_code != "succeeded":
-            batch = await runflow.get_batch(created.id or "")
-        rows = [row async for row in runflow.iter_batch_items(created.id or "")]
+            batch = await runflow.send(calls.get_batch(created.id or ""))
+        rows = await runflow.send(calls.batch_items(created.id or ""))
     assert [row.output for row in rows] == [{"text": "HI", "length": 2, "digest": rows[0].output["digest"]}]  # type: ignore[index]

@@ -19,6 +19,7 @@ from airflow_provider_runflow.client import (
     RunflowConflictError,
     RunflowValidationError,
     build_batch_request,
+    calls,
 )
 from airflow_provider_runflow.emulator import RunflowEmulator
 
@@ -72,7 +73,7 @@ def test_terminal_batch_posts_a_signed_callback(
     emu: RunflowEmulator, client: RunflowClient, receiver: Receiver
 ) -> None:
     request = build_batch_request([{"text": "a"}, {"text": "b", "fail": True}], {"job": 42}, receiver.url)
-    batch = wait_terminal(client, client.create_batch("acme/test-model", request).id or "")
+    batch = wait_terminal(client, client.send(calls.create_batch("acme/test-model", request)).id or "")
     receiver.wait_for(1)
     headers, body = receiver.received[0]
     assert _verified(emu.webhook_secret, headers, body)
@@ -100,7 +101,7 @@ def test_terminal_batch_posts_a_signed_callback(
 
 def test_delivery_history_holds_the_exact_bytes_sent(client: RunflowClient, receiver: Receiver) -> None:
     request = build_batch_request([{"text": "a"}], callback_url=receiver.url)
-    batch_id = client.create_batch("acme/test-model", request).id or ""
+    batch_id = client.send(calls.create_batch("acme/test-model", request)).id or ""
     receiver.wait_for(1)
     (delivery,) = _settled(client, batch_id)
     assert delivery.payload_bytes is not None
@@ -114,8 +115,8 @@ def test_delivery_history_holds_the_exact_bytes_sent(client: RunflowClient, rece
 
 def test_failed_deliveries_are_retried_and_recorded(client: RunflowClient, receiver: Receiver) -> None:
     receiver.script = [500, 503]
-    batch_id = client.create_batch(
-        "acme/test-model", build_batch_request([{"text": "a"}], callback_url=receiver.url)
+    batch_id = client.send(
+        calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}], callback_url=receiver.url))
     ).id
     receiver.wait_for(3)
     (delivery,) = _settled(client, batch_id or "")
@@ -128,7 +129,7 @@ def test_failed_deliveries_are_retried_and_recorded(client: RunflowClient, recei
 
 def test_unreachable_callback_gives_up_after_max_attempts(client: RunflowClient) -> None:
     request = build_batch_request([{"text": "a"}], callback_url="http://127.0.0.1:9/nothing-listens-here")
-    batch_id = client.create_batch("acme/test-model", request).id or ""
+    batch_id = client.send(calls.create_batch("acme/test-model", request)).id or ""
     (delivery,) = _settled(client, batch_id)
     assert (delivery.status_code, delivery.attempt_count, delivery.failure_reason_code) == (
         "failed",
@@ -140,11 +141,11 @@ def test_unreachable_callback_gives_up_after_max_attempts(client: RunflowClient)
 
 
 def test_redelivery_sends_the_callback_again(client: RunflowClient, receiver: Receiver) -> None:
-    batch_id = client.create_batch(
-        "acme/test-model", build_batch_request([{"text": "a"}], callback_url=receiver.url)
+    batch_id = client.send(
+        calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}], callback_url=receiver.url))
     ).id
     receiver.wait_for(1)
-    client.redeliver_batch_callback(batch_id or "")
+    client.send(calls.redeliver_batch_callback(batch_id or ""))
     receiver.wait_for(2)
     assert receiver.received[0][1] == receiver.received[1][1]
     assert [d.is_automatic for d in _settled(client, batch_id or "")] == [True, False]
@@ -153,18 +154,22 @@ def test_redelivery_sends_the_callback_again(client: RunflowClient, receiver: Re
 def test_redelivery_needs_a_terminal_batch_with_a_callback_url(client: RunflowClient, receiver: Receiver) -> None:
     running = build_batch_request([{"text": "a", "run_seconds": 50.0}], callback_url=receiver.url)
     with pytest.raises(RunflowConflictError):
-        client.redeliver_batch_callback(client.create_batch("acme/test-model", running).id or "")
-    plain = wait_terminal(client, client.create_batch("acme/test-model", build_batch_request([{"text": "a"}])).id or "")
+        client.send(
+            calls.redeliver_batch_callback(client.send(calls.create_batch("acme/test-model", running)).id or "")
+        )
+    plain = wait_terminal(
+        client, client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}]))).id or ""
+    )
     with pytest.raises(RunflowValidationError):
-        client.redeliver_batch_callback(plain.id or "")
-    assert client.get_batch_callback(plain.id or "") == []
+        client.send(calls.redeliver_batch_callback(plain.id or ""))
+    assert client.send(calls.get_batch_callback(plain.id or "")) == []
 
 
 def test_forced_terminal_status_triggers_the_callback(
     emu: RunflowEmulator, client: RunflowClient, receiver: Receiver
 ) -> None:
     request = build_batch_request([{"text": "a", "run_seconds": 50.0}], callback_url=receiver.url)
-    batch_id = client.create_batch("acme/test-model", request).id or ""
+    batch_id = client.send(calls.create_batch("acme/test-model", request)).id or ""
     emu.force_batch_status(batch_id, "errored", "DISPATCH_FAILED", "no worker available")
     receiver.wait_for(1)
     payload = json.loads(receiver.received[0][1])
@@ -175,7 +180,7 @@ def _settled(client: RunflowClient, batch_id: str, timeout: float = 5.0):  # typ
     """The batch's deliveries once none is pending any more."""
     deadline = time.monotonic() + timeout
     while True:
-        deliveries = client.get_batch_callback(batch_id)
+        deliveries = client.send(calls.get_batch_callback(batch_id))
         if (deliveries and all(d.status_code != "pending" for d in deliveries)) or time.monotonic() > deadline:
             return deliveries
         time.sleep(0.01)

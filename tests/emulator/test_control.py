@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from emulator_support import wait_terminal
 
-from airflow_provider_runflow.client import RunflowClient, build_batch_request, is_terminal
+from airflow_provider_runflow.client import RunflowClient, build_batch_request, calls, is_terminal
 from airflow_provider_runflow.emulator import RunflowEmulator
 
 
 def test_requests_log_redacts_the_api_key(emu: RunflowEmulator, client: RunflowClient) -> None:
-    client.create_batch("acme/test-model", build_batch_request([{"text": "a"}]), idempotency_key="k")
+    client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}]), idempotency_key="k"))
     (entry,) = emu.requests_log()
     assert (entry["method"], entry["path"], entry["status"]) == ("POST", "/v1/models/acme/test-model/batches", "201")
     assert entry["headers"]["authorization"] == "REDACTED"
@@ -20,18 +20,20 @@ def test_requests_log_redacts_the_api_key(emu: RunflowEmulator, client: RunflowC
 def test_reset_forgets_batches_counters_and_faults(emu: RunflowEmulator, client: RunflowClient) -> None:
     from airflow_provider_runflow.emulator import FaultKind, FaultRule
 
-    client.create_batch("acme/test-model", build_batch_request([{"text": "a"}]))
+    client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}])))
     emu.set_faults([FaultRule(kind=FaultKind.UNAVAILABLE)])
     emu.reset()
     assert emu.counters() == {"batches_created": 0, "batches": 0, "callback_attempts": 0, "requests": {}}
     assert emu.requests_log() == []
-    assert client.health() == {"status": "ok"}
+    assert client.send(calls.health()) == {"status": "ok"}
 
 
 def test_forced_statuses_reach_the_client(emu: RunflowEmulator, client: RunflowClient) -> None:
-    batch_id = client.create_batch("acme/test-model", build_batch_request([{"text": "a", "run_seconds": 50.0}])).id
+    batch_id = client.send(
+        calls.create_batch("acme/test-model", build_batch_request([{"text": "a", "run_seconds": 50.0}]))
+    ).id
     emu.force_batch_status(batch_id or "", "failed", "QUOTA", "GPU quota exhausted")
-    failed = client.get_batch(batch_id or "")
+    failed = client.send(calls.get_batch(batch_id or ""))
     assert (failed.status_code, failed.failure_code, failed.failure_message) == (
         "failed",
         "QUOTA",
@@ -39,16 +41,18 @@ def test_forced_statuses_reach_the_client(emu: RunflowEmulator, client: RunflowC
     )
     assert failed.completed_at is not None
     emu.force_batch_status(batch_id or "", "canceled")
-    assert client.get_batch(batch_id or "").status_code == "cancelled"
+    assert client.send(calls.get_batch(batch_id or "")).status_code == "cancelled"
     emu.force_batch_status(batch_id or "", "paused_for_review")
-    unknown = client.get_batch(batch_id or "")
+    unknown = client.send(calls.get_batch(batch_id or ""))
     assert unknown.status_code == "paused_for_review"
     assert not is_terminal(unknown.status_code)
 
 
 def test_counters_count_requests_by_route_template_and_status(emu: RunflowEmulator, client: RunflowClient) -> None:
-    batch = wait_terminal(client, client.create_batch("acme/test-model", build_batch_request([{"text": "a"}])).id or "")
-    list(client.iter_batch_items(batch.id or ""))
+    batch = wait_terminal(
+        client, client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}]))).id or ""
+    )
+    client.send(calls.batch_items(batch.id or ""))
     requests = emu.counters()["requests"]
     assert requests["POST /v1/models/{owner}/{slug}/batches"] == {"201": 1}
     assert requests["GET /v1/batches/{batch_id}/items"] == {"200": 1}

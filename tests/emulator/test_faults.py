@@ -18,6 +18,7 @@ from airflow_provider_runflow.client import (
     RunflowTimeoutError,
     RunflowTransportError,
     build_batch_request,
+    calls,
 )
 from airflow_provider_runflow.emulator import FaultKind, FaultRule, RunflowEmulator
 
@@ -26,7 +27,7 @@ CREATE = "POST /v1/models/{owner}/{slug}/batches"
 
 
 def _batch(client: RunflowClient) -> str:
-    return client.create_batch("acme/test-model", build_batch_request([{"text": "a"}])).id or ""
+    return client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}]))).id or ""
 
 
 @pytest.mark.parametrize(
@@ -46,9 +47,9 @@ def test_each_fault_fails_one_attempt_and_retry_recovers(
     batch_id = _batch(client)
     emu.set_faults([FaultRule(route=GET_BATCH, sequence=(kind,))])
     with make_client(emu, retry=NO_RETRY) as once, pytest.raises(error):
-        once.get_batch(batch_id)
+        once.send(calls.get_batch(batch_id))
     emu.set_faults([FaultRule(route=GET_BATCH, sequence=(kind, kind))])
-    assert client.get_batch(batch_id).id == batch_id
+    assert client.send(calls.get_batch(batch_id)).id == batch_id
     assert emu.counters()["requests"][GET_BATCH] == dict(Counter({status: 3}) + Counter({"200": 1}))
 
 
@@ -56,10 +57,10 @@ def test_rate_limit_carries_retry_after(emu: RunflowEmulator, client: RunflowCli
     batch_id = _batch(client)
     emu.set_faults([FaultRule(route=GET_BATCH, kind=FaultKind.RATE_LIMIT, retry_after=7, times=1)])
     with make_client(emu, retry=NO_RETRY) as once, pytest.raises(RunflowRateLimitError) as caught:
-        once.get_batch(batch_id)
+        once.send(calls.get_batch(batch_id))
     assert caught.value.retry_after == 7.0
     assert caught.value.code == "RATE_LIMITED"
-    assert client.get_batch(batch_id).id == batch_id
+    assert client.send(calls.get_batch(batch_id)).id == batch_id
 
 
 def test_dropped_connection_is_a_transport_error_for_httpx(emu: RunflowEmulator, client: RunflowClient) -> None:
@@ -73,10 +74,10 @@ def test_delay_outlasts_a_short_client_timeout(emu: RunflowEmulator, client: Run
     batch_id = _batch(client)
     emu.set_faults([FaultRule(route=GET_BATCH, kind=FaultKind.DELAY, delay=0.5, times=1)])
     with make_client(emu, retry=NO_RETRY, timeout=0.1) as impatient, pytest.raises(RunflowTimeoutError):
-        impatient.get_batch(batch_id)
+        impatient.send(calls.get_batch(batch_id))
     emu.set_faults([FaultRule(route=GET_BATCH, kind=FaultKind.DELAY, delay=0.2, times=1)])
     started = time.monotonic()
-    assert client.get_batch(batch_id).id == batch_id
+    assert client.send(calls.get_batch(batch_id)).id == batch_id
     assert time.monotonic() - started >= 0.2
 
 
@@ -84,24 +85,26 @@ def test_truncated_items_page_is_detected_and_retried(emu: RunflowEmulator, clie
     batch_id = _batch(client)
     emu.set_faults([FaultRule(route=LIST_ITEMS, sequence=(FaultKind.TRUNCATED_PAGE,))])
     with make_client(emu, retry=NO_RETRY) as once, pytest.raises(RunflowResponseError, match="malformed JSON"):
-        once.list_batch_items(batch_id, ItemsQuery())
+        once.send(calls.list_batch_items(batch_id, ItemsQuery()))
     emu.set_faults([FaultRule(route=LIST_ITEMS, sequence=(FaultKind.TRUNCATED_PAGE,))])
-    assert len(client.list_batch_items(batch_id).items) == 1
+    assert len(client.send(calls.list_batch_items(batch_id)).items) == 1
 
 
 def test_lost_create_response_is_recovered_by_idempotent_replay(emu: RunflowEmulator, client: RunflowClient) -> None:
     emu.set_faults([FaultRule(route=CREATE, sequence=(FaultKind.LOSE_RESPONSE,))])
-    batch = client.create_batch("acme/test-model", build_batch_request([{"text": "a"}]), idempotency_key="lost-1")
+    batch = client.send(
+        calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}]), idempotency_key="lost-1")
+    )
     counters = emu.counters()
     assert counters["batches_created"] == 1
     assert counters["requests"][CREATE] == {"dropped": 1, "201": 1}
-    assert client.get_batch(batch.id or "").id == batch.id
+    assert client.send(calls.get_batch(batch.id or "")).id == batch.id
 
 
 def test_lost_create_response_without_key_is_not_retried(emu: RunflowEmulator, client: RunflowClient) -> None:
     emu.set_faults([FaultRule(route=CREATE, sequence=(FaultKind.LOSE_RESPONSE,))])
     with pytest.raises(RunflowTransportError):
-        client.create_batch("acme/test-model", build_batch_request([{"text": "a"}]))
+        client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}])))
     assert emu.counters()["batches_created"] == 1
 
 
@@ -125,11 +128,11 @@ def test_wildcard_rule_with_times_and_clear(emu: RunflowEmulator, client: Runflo
     with make_client(emu, retry=NO_RETRY) as once:
         for _ in range(2):
             with pytest.raises(RunflowServerError):
-                once.list_batch_items(batch_id)
-        assert once.get_batch(batch_id).id == batch_id
+                once.send(calls.list_batch_items(batch_id))
+        assert once.send(calls.get_batch(batch_id)).id == batch_id
         emu.set_faults([FaultRule(kind=FaultKind.UNAVAILABLE)])
         emu.clear_faults()
-        assert once.get_batch(batch_id).id == batch_id
+        assert once.send(calls.get_batch(batch_id)).id == batch_id
 
 
 def test_faults_given_at_start_apply_from_the_first_request() -> None:
@@ -137,14 +140,14 @@ def test_faults_given_at_start_apply_from_the_first_request() -> None:
     with RunflowEmulator(time_scale=0.02, faults=[rule]) as emulator, make_client(emulator, retry=NO_RETRY) as once:
         batch_id = _batch(once)
         with pytest.raises(RunflowServerError):
-            once.get_batch(batch_id)
-        assert once.get_batch(batch_id).id == batch_id
+            once.send(calls.get_batch(batch_id))
+        assert once.send(calls.get_batch(batch_id)).id == batch_id
 
 
 def test_latency_delays_every_runflow_response() -> None:
     with RunflowEmulator(latency=0.15) as emulator, make_client(emulator) as slow:
         started = time.monotonic()
-        slow.health()
+        slow.send(calls.health())
         assert time.monotonic() - started >= 0.15
 
 

@@ -15,6 +15,7 @@ from airflow_provider_runflow.client import (
     RunflowPermissionError,
     RunflowValidationError,
     build_batch_request,
+    calls,
 )
 from airflow_provider_runflow.emulator import RunflowEmulator
 
@@ -23,8 +24,8 @@ CREATE = "POST /v1/models/{owner}/{slug}/batches"
 
 def test_same_key_and_body_replays_the_first_batch(emu: RunflowEmulator, client: RunflowClient) -> None:
     request = build_batch_request([{"text": "once"}], metadata={"run": 1})
-    first = client.create_batch("acme/test-model", request, idempotency_key="key-1")
-    second = client.create_batch("acme/test-model", request, idempotency_key="key-1")
+    first = client.send(calls.create_batch("acme/test-model", request, idempotency_key="key-1"))
+    second = client.send(calls.create_batch("acme/test-model", request, idempotency_key="key-1"))
     assert second.id == first.id
     assert second.items == first.items
     counters = emu.counters()
@@ -33,27 +34,29 @@ def test_same_key_and_body_replays_the_first_batch(emu: RunflowEmulator, client:
 
 
 def test_same_key_with_another_body_conflicts(emu: RunflowEmulator, client: RunflowClient) -> None:
-    client.create_batch("acme/test-model", build_batch_request([{"text": "a"}]), idempotency_key="key-2")
+    client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}]), idempotency_key="key-2"))
     with pytest.raises(RunflowConflictError) as caught:
-        client.create_batch("acme/test-model", build_batch_request([{"text": "b"}]), idempotency_key="key-2")
+        client.send(
+            calls.create_batch("acme/test-model", build_batch_request([{"text": "b"}]), idempotency_key="key-2")
+        )
     assert caught.value.code == "CONFLICT"
     with pytest.raises(RunflowConflictError):
-        client.create_batch("acme/image-gen", build_batch_request([{"text": "a"}]), idempotency_key="key-2")
+        client.send(calls.create_batch("acme/image-gen", build_batch_request([{"text": "a"}]), idempotency_key="key-2"))
     assert emu.counters()["batches_created"] == 1
 
 
 def test_without_a_key_every_post_creates_a_batch(emu: RunflowEmulator, client: RunflowClient) -> None:
     request = build_batch_request([{"text": "a"}])
-    ids = {client.create_batch("acme/test-model", request).id for _ in range(3)}
+    ids = {client.send(calls.create_batch("acme/test-model", request)).id for _ in range(3)}
     assert len(ids) == 3
     assert emu.counters()["batches_created"] == 3
 
 
 def test_idempotency_keys_are_scoped_per_organization(emu: RunflowEmulator, client: RunflowClient) -> None:
     request = build_batch_request([{"text": "a"}])
-    mine = client.create_batch("acme/test-model", request, idempotency_key="shared")
+    mine = client.send(calls.create_batch("acme/test-model", request, idempotency_key="shared"))
     with make_client(emu, api_key=OTHER_KEY) as other:
-        theirs = other.create_batch("acme/test-model", request, idempotency_key="shared")
+        theirs = other.send(calls.create_batch("acme/test-model", request, idempotency_key="shared"))
     assert mine.id != theirs.id
     assert emu.counters()["batches_created"] == 2
 
@@ -61,14 +64,16 @@ def test_idempotency_keys_are_scoped_per_organization(emu: RunflowEmulator, clie
 def test_rejected_request_is_not_cached_for_its_key(client: RunflowClient) -> None:
     with pytest.raises(RunflowValidationError):
         client.send(raw_create("acme/test-model", {"input": [{}]}, idempotency_key="retry-me"))
-    created = client.create_batch("acme/test-model", build_batch_request([{"text": "a"}]), idempotency_key="retry-me")
+    created = client.send(
+        calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}]), idempotency_key="retry-me")
+    )
     assert created.status_code == "queued"
 
 
 @pytest.mark.parametrize("api_key", ["rf_live_wrong", "rf_svc_not_configured"])
 def test_unknown_key_is_unauthorized(emu: RunflowEmulator, api_key: str) -> None:
     with make_client(emu, api_key=api_key) as runflow, pytest.raises(RunflowAuthenticationError) as caught:
-        runflow.get_batch("3c90c3cc-0d44-4b50-8888-8dd25736052a")
+        runflow.send(calls.get_batch("3c90c3cc-0d44-4b50-8888-8dd25736052a"))
     assert (caught.value.code, caught.value.errors) == ("UNAUTHORIZED", [])
 
 
@@ -81,54 +86,58 @@ def test_missing_authorization_gets_the_error_envelope(emu: RunflowEmulator) -> 
 
 
 def test_another_organizations_batch_is_not_found(emu: RunflowEmulator, client: RunflowClient) -> None:
-    batch_id = client.create_batch("acme/test-model", build_batch_request([{"text": "a"}])).id or ""
+    batch_id = client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}]))).id or ""
     with make_client(emu, api_key=OTHER_KEY) as other, pytest.raises(RunflowNotFoundError):
-        other.get_batch(batch_id)
+        other.send(calls.get_batch(batch_id))
     with make_client(emu, api_key=OTHER_KEY) as other, pytest.raises(RunflowNotFoundError):
-        other.list_batch_items(batch_id)
+        other.send(calls.list_batch_items(batch_id))
 
 
 def test_organization_header_selects_one_of_the_keys_organizations(emu: RunflowEmulator, client: RunflowClient) -> None:
     acme = emu.organization_id()
-    batch_id = client.create_batch("acme/test-model", build_batch_request([{"text": "a"}])).id or ""
+    batch_id = client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}]))).id or ""
     with make_client(emu, api_key=SHARED_KEY) as shared_default, pytest.raises(RunflowNotFoundError):
-        shared_default.get_batch(batch_id)
+        shared_default.send(calls.get_batch(batch_id))
     with make_client(emu, api_key=SHARED_KEY, organization_id=acme) as shared_as_acme:
-        assert shared_as_acme.get_batch(batch_id).org_id == acme
+        assert shared_as_acme.send(calls.get_batch(batch_id)).org_id == acme
     intruder = make_client(emu, organization_id=emu.organization_id(OTHER_KEY))
     with intruder, pytest.raises(RunflowPermissionError) as caught:
-        intruder.get_batch(batch_id)
+        intruder.send(calls.get_batch(batch_id))
     assert caught.value.code == "ORGANIZATION_MEMBERSHIP_REQUIRED"
 
 
 def test_service_key_cancels_a_running_run(emu: RunflowEmulator, client: RunflowClient) -> None:
     request = build_batch_request([{"text": "long", "run_seconds": 50.0}, {"text": "quick", "run_seconds": 0.0}])
-    created = client.create_batch("acme/test-model", request)
+    created = client.send(calls.create_batch("acme/test-model", request))
     handles = created.items or []
     with make_client(emu, api_key=emu.service_key) as admin:
-        answer = admin.cancel_run(handles[0].run_id or "", "no longer needed")
+        answer = admin.send(calls.cancel_run(handles[0].run_id or "", "no longer needed"))
         time.sleep(0.01)
-        already = admin.cancel_run(handles[1].run_id or "", "too late for this one")
+        already = admin.send(calls.cancel_run(handles[1].run_id or "", "too late for this one"))
     assert (answer["status_code"], answer["cancelled"]) == ("cancelled", True)
     assert (already["status_code"], already["cancelled"]) == ("succeeded", False)
     done = wait_terminal(client, created.id or "")
     assert (done.status_code, done.items_succeeded, done.items_cancelled) == ("partial_succeeded", 1, 1)
-    cancelled = next(row for row in client.iter_batch_items(created.id or "") if row.sequence_index == 0)
+    cancelled = next(row for row in client.send(calls.batch_items(created.id or "")) if row.sequence_index == 0)
     assert cancelled.status_code == "cancelled"
     assert cancelled.error == {"code": "CANCELLED", "message": "no longer needed"}
     assert emu.counters()["requests"]["POST /v1/admin/runs/{run_id}/cancellation"] == {"201": 1, "200": 1}
 
 
 def test_run_cancellation_needs_a_service_key_and_a_reason(emu: RunflowEmulator, client: RunflowClient) -> None:
-    created = client.create_batch("acme/test-model", build_batch_request([{"text": "a", "run_seconds": 50.0}]))
+    created = client.send(
+        calls.create_batch("acme/test-model", build_batch_request([{"text": "a", "run_seconds": 50.0}]))
+    )
     run_id = (created.items or [])[0].run_id or ""
     with pytest.raises(RunflowPermissionError):
-        client.cancel_run(run_id, "not allowed")
+        client.send(calls.cancel_run(run_id, "not allowed"))
     with make_client(emu, api_key=emu.service_key, retry=NO_RETRY) as admin:
         from airflow_provider_runflow.client.calls import ApiCall
 
         with pytest.raises(RunflowValidationError):
-            admin.send(ApiCall("POST", f"/v1/admin/runs/{run_id}/cancellation", dict, body={"reason": "no"}))
+            admin.send(
+                ApiCall("POST", f"/v1/admin/runs/{run_id}/cancellation", dict, body=calls.json_body({"reason": "no"}))
+            )
         with pytest.raises(RunflowNotFoundError):
-            admin.cancel_run("3c90c3cc-0d44-4b50-8888-8dd25736052a", "unknown run")
-    assert client.get_batch(created.id or "").items_cancelled == 0
+            admin.send(calls.cancel_run("3c90c3cc-0d44-4b50-8888-8dd25736052a", "unknown run"))
+    assert client.send(calls.get_batch(created.id or "")).items_cancelled == 0

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from airflow_provider_runflow.client import RunflowClient, build_batch_request
+from airflow_provider_runflow.client import RunflowClient, build_batch_request, calls
 from airflow_provider_runflow.client.config import ClientConfig
 from airflow_provider_runflow.emulator import RunflowEmulator
 
@@ -16,7 +16,7 @@ def test_runflow_connection_points_airflow_at_the_emulator(runflow_connection: R
     conn = json.loads(os.environ["AIRFLOW_CONN_RUNFLOW_DEFAULT"])
     assert conn == {"conn_type": "runflow", "host": runflow_connection.url, "password": runflow_connection.api_key}
     with RunflowClient(ClientConfig(api_key=conn["password"], base_url=conn["host"])) as runflow:
-        runflow.create_batch("acme/test-model", build_batch_request([{"text": "a"}]))
+        runflow.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}])))
     assert runflow_connection.counters()["batches_created"] == 1
 
 

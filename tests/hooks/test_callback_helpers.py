@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from airflow_provider_runflow.client import build_batch_request, verify_runflow_signature
+from airflow_provider_runflow.client import build_batch_request, calls, verify_runflow_signature
 from airflow_provider_runflow.emulator import RunflowEmulator
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 
@@ -48,7 +48,7 @@ def test_callbacks_verify_and_can_be_redelivered(
     hook = RunflowHook()
     with hook.get_conn() as client:
         request = build_batch_request([{"text": "a", "run_seconds": 0.1}], callback_url=url)
-        batch_id = client.create_batch("acme/test-model", request).id or ""
+        batch_id = client.send(calls.create_batch("acme/test-model", request)).id or ""
     wait_until(lambda: received)
     signature, body = received[0]
     assert verify_runflow_signature(runflow_connection.webhook_secret, body, signature)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from airflow_support import scenario, states, xcom
 
+from airflow_provider_runflow.batching.tracker import BatchState
 from airflow_provider_runflow.emulator import RunflowEmulator
+from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 CREATE = "POST /v1/models/{owner}/{slug}/batches"
@@ -19,9 +22,16 @@ def created(emu: RunflowEmulator) -> int:
     return int(emu.counters()["batches_created"])
 
 
-def test_one_input_gives_one_entry(runflow_connection: RunflowEmulator) -> None:
-    run = scenario("rf_single").test()
+def test_one_input_gives_one_entry_and_a_log_without_errors(
+    runflow_connection: RunflowEmulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    run = scenario("rf_single").test()  # deferred, and the connection has no dashboard_url
     assert run.state == "success"
+    captured = capfd.readouterr()
+    log = captured.out + captured.err
+    assert "Runflow summary" in log  # the task's log was captured
+    assert "XCom not found" not in log
+    assert not re.search(r"\[error\s*\]", log), log
     [entry] = xcom(run, "run")
     assert entry["index"] == 0
     assert entry["client_ref"] == "ref-0"
@@ -31,36 +41,51 @@ def test_one_input_gives_one_entry(runflow_connection: RunflowEmulator) -> None:
     assert created(runflow_connection) == 1
 
 
+def spy_expected_items(monkeypatch: pytest.MonkeyPatch) -> list[list[int | None]]:
+    """Each finishing operator's per-batch item counts, as its event brought them (dag.test() runs in-process)."""
+    seen: list[list[int | None]] = []
+    collect = RunflowBatchOperator.collect
+
+    def recording(self: RunflowBatchOperator, context: Any, states: list[BatchState]) -> Any:
+        seen.append([state.expected_items for state in states])
+        return collect(self, context, states)
+
+    monkeypatch.setattr(RunflowBatchOperator, "collect", recording)
+    return seen
+
+
+def comparable(entries: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(e["index"], e["client_ref"], e["status"], json.dumps(e["output"], sort_keys=True)) for e in entries]
+
+
 @pytest.mark.wide_mapping
-@pytest.mark.parametrize("mode", ["deferred", "blocking"])
-def test_250_upstream_inputs_make_3_batches_and_expand_downstream_in_order(
-    runflow_connection: RunflowEmulator, mode: str
+def test_250_upstream_inputs_make_3_batches_and_expand_downstream_in_order_in_both_modes(
+    runflow_connection: RunflowEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = scenario(f"rf_fanout_{mode}").test()
-    assert run.state == "success"
-    entries = xcom(run, "run")
-    assert [e["index"] for e in entries] == list(range(250))
-    assert [e["client_ref"] for e in entries] == [f"ref-{i}" for i in range(250)]
-    batch_ids = xcom(run, "run", key="batch_ids")
-    assert len(batch_ids) == 3
-    assert [e["batch_id"] for e in entries] == [batch_ids[0]] * 100 + [batch_ids[1]] * 100 + [batch_ids[2]] * 50
-    mapped = {k: v for k, v in states(run).items() if k[0] == "check_entry"}
-    assert len(mapped) == 250
-    assert set(mapped.values()) == {"success"}
-    assert created(runflow_connection) == 3
-    summary = xcom(run, "run", key="summary")
-    assert (summary["total"], summary["succeeded"], summary["failed"]) == (250, 250, 0)
-    assert summary["batch_ids"] == batch_ids
-
-
-@pytest.mark.wide_mapping
-def test_blocking_and_deferred_modes_return_identical_results(runflow_connection: RunflowEmulator) -> None:
-    def comparable(entries: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        return [(e["index"], e["client_ref"], e["status"], json.dumps(e["output"], sort_keys=True)) for e in entries]
-
-    deferred = scenario("rf_fanout_deferred").test()
-    blocking = scenario("rf_fanout_blocking").test()
-    assert comparable(xcom(deferred, "run")) == comparable(xcom(blocking, "run"))
+    counts = spy_expected_items(monkeypatch)
+    results = {}
+    for mode in ("deferred", "blocking"):
+        before = created(runflow_connection)
+        run = scenario(f"rf_fanout_{mode}").test()
+        assert run.state == "success"
+        entries = xcom(run, "run")
+        assert [e["index"] for e in entries] == list(range(250))
+        assert [e["client_ref"] for e in entries] == [f"ref-{i}" for i in range(250)]
+        batch_ids = xcom(run, "run", key="batch_ids")
+        assert len(batch_ids) == 3
+        assert [e["batch_id"] for e in entries] == [batch_ids[0]] * 100 + [batch_ids[1]] * 100 + [batch_ids[2]] * 50
+        mapped = {k: v for k, v in states(run).items() if k[0] == "check_entry"}
+        assert len(mapped) == 250
+        assert set(mapped.values()) == {"success"}
+        assert created(runflow_connection) - before == 3
+        summary = xcom(run, "run", key="summary")
+        assert (summary["total"], summary["succeeded"], summary["failed"]) == (250, 250, 0)
+        assert summary["batch_ids"] == batch_ids
+        # dag.test() resumes a deferred task with the trigger's event alone: it must carry these.
+        assert summary["duration_seconds"] > 0, mode
+        results[mode] = comparable(entries)
+    assert counts == [[100, 100, 50], [100, 100, 50]]
+    assert results["deferred"] == results["blocking"]
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import time
 import pytest
 from airflow_support import scenario, states, xcom
 
-from airflow_provider_runflow.client import ClientConfig, RunflowClient, build_batch_request
+from airflow_provider_runflow.client import ClientConfig, RunflowClient, build_batch_request, calls
 from airflow_provider_runflow.emulator import RunflowEmulator
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
@@ -49,7 +49,7 @@ def create_batches(emu: RunflowEmulator, fails: list[int]) -> list[str]:
         ids = []
         for fail in fails:
             inputs = [{"text": f"t{i}", "run_seconds": 0.3, "fail": i < fail} for i in range(5)]
-            batch = client.create_batch("acme/test-model", build_batch_request(inputs))
+            batch = client.send(calls.create_batch("acme/test-model", build_batch_request(inputs)))
             assert batch.id
             ids.append(batch.id)
         return ids
@@ -66,6 +66,8 @@ def test_sensor_waits_for_existing_batches_and_returns_their_summary(
     summary = xcom(run, "wait")
     assert summary["batch_ids"] == ids
     assert (summary["total"], summary["succeeded"], summary["failed"]) == (10, 10, 0)
+    assert xcom(run, "wait", key="summary") == summary  # the operator's key, the operator's fields
+    assert summary["duration_seconds"] > 0
     assert runflow_connection.counters()["batches_created"] == 2
 
 

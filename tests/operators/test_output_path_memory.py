@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 import tracemalloc
 from pathlib import Path
@@ -12,10 +11,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_runflow.batching.tracker import BatchTracker
-from airflow_provider_runflow.client import build_batch_request
+from airflow_provider_runflow.client import build_batch_request, calls
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.operators.batch import RunflowBatchOperator
-from airflow_provider_runflow.operators.waiting import wait_blocking
 
 TEXT = "x" * 4000  # each output echoes ~4 KB
 
@@ -29,10 +27,14 @@ class RecordingTI:
 
 
 def finished_batches(count: int) -> tuple[list[str], dict[str, Any]]:
-    with RunflowHook().get_conn() as client:
+    hook = RunflowHook()
+    with hook.get_conn() as client:
         inputs = [{"text": TEXT, "run_seconds": 0.05} for _ in range(100)]
-        ids = [client.create_batch("acme/test-model", build_batch_request(inputs)).id or "" for _ in range(count)]
-        event = wait_blocking(client, BatchTracker(ids, time.time() + 60), 0.1, logging.getLogger(__name__))
+        ids = [
+            client.send(calls.create_batch("acme/test-model", build_batch_request(inputs))).id or ""
+            for _ in range(count)
+        ]
+    event = hook.wait(BatchTracker(ids, time.time() + 60, expected_items=[100] * count), 0.1)
     return ids, dict(event)
 
 
@@ -42,7 +44,7 @@ def peak_bytes(batches: int, output_path: str | None) -> tuple[int, Any]:
     ti = RecordingTI()
     tracemalloc.start()
     try:
-        value = operator.execute_complete({"ti": ti}, event, expected=[100] * batches)  # type: ignore[arg-type]
+        value = operator.execute_complete({"ti": ti}, event)  # type: ignore[arg-type]
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

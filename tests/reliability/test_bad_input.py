@@ -17,7 +17,7 @@ from airflow.providers.common.compat.sdk import AirflowException
 from airflow.sdk.exceptions import TaskDeferred
 from reliability_support import CREATE, Answer, TaskInstanceStub, client_of, connection_json, loopback
 
-from airflow_provider_runflow.client import RunflowConflictError, build_batch_request
+from airflow_provider_runflow.client import RunflowConflictError, build_batch_request, calls
 from airflow_provider_runflow.emulator import RunflowEmulator
 from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
@@ -133,13 +133,13 @@ def test_a_5_mb_item_is_accepted_and_its_output_comes_back_whole(
     runflow_connection: RunflowEmulator, figures: Any
 ) -> None:
     with client_of(runflow_connection) as client:
-        batch = client.create_batch("acme/test-model", build_batch_request([{"text": "x" * 5_000_000}]))
+        batch = client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "x" * 5_000_000}])))
         assert batch.id
         deadline = time.time() + 20
-        while client.get_batch(batch.id).status_code != "succeeded":
+        while client.send(calls.get_batch(batch.id)).status_code != "succeeded":
             assert time.time() < deadline
             time.sleep(0.1)
-        [item] = list(client.iter_batch_items(batch.id))
+        [item] = client.send(calls.batch_items(batch.id))
 
     figures(lost=0, duplicates=0, checked="5 MB item: 201, output length 5,000,000")
     assert item.output is not None
@@ -166,9 +166,9 @@ def test_an_idempotency_key_reused_with_another_body_is_a_conflict_not_a_new_bat
     runflow_connection: RunflowEmulator, figures: Any
 ) -> None:
     with client_of(runflow_connection) as client:
-        client.create_batch("acme/test-model", build_batch_request(texts(2)), idempotency_key="key-1")
+        client.send(calls.create_batch("acme/test-model", build_batch_request(texts(2)), idempotency_key="key-1"))
         with pytest.raises(RunflowConflictError) as conflict:
-            client.create_batch("acme/test-model", build_batch_request(texts(3)), idempotency_key="key-1")
+            client.send(calls.create_batch("acme/test-model", build_batch_request(texts(3)), idempotency_key="key-1"))
 
     figures(lost=0, duplicates=0, checked="409 CONFLICT typed, 1 batch")
     assert conflict.value.code == "CONFLICT"

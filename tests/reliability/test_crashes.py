@@ -21,7 +21,7 @@ from airflow.sdk.exceptions import TaskDeferred
 from airflow.triggers.base import TriggerEvent
 from reliability_support import CREATE, GET_BATCH, TaskInstanceStub, WorkerDied, client_of
 
-from airflow_provider_runflow.client import build_batch_request
+from airflow_provider_runflow.client import build_batch_request, calls
 from airflow_provider_runflow.emulator import FaultKind, FaultRule, RunflowEmulator
 from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
@@ -118,7 +118,7 @@ def test_a_worker_killed_9_between_two_posts_is_retried_without_a_second_bill(
     assert len(set(second_try)) == 3
     assert created == 3
     with client_of(runflow_connection) as client:
-        assert [client.get_batch(batch_id).items_total for batch_id in second_try] == [100, 100, 50]
+        assert [client.send(calls.get_batch(batch_id)).items_total for batch_id in second_try] == [100, 100, 50]
 
 
 async def events_of(trigger: RunflowBatchTrigger) -> list[TriggerEvent]:
@@ -128,7 +128,10 @@ async def events_of(trigger: RunflowBatchTrigger) -> list[TriggerEvent]:
 def create_batches(emu: RunflowEmulator, count: int, run_seconds: float) -> list[str]:
     inputs = [{"text": f"t{i}", "run_seconds": run_seconds} for i in range(5)]
     with client_of(emu) as client:
-        return [str(client.create_batch("acme/test-model", build_batch_request(inputs)).id) for _ in range(count)]
+        return [
+            str(client.send(calls.create_batch("acme/test-model", build_batch_request(inputs))).id)
+            for _ in range(count)
+        ]
 
 
 async def test_two_triggers_on_the_same_batches_at_once_under_faults_agree_and_change_nothing(

@@ -30,6 +30,7 @@ from airflow_provider_runflow.client import (
     RunflowClient,
     RunflowError,
     build_batch_request,
+    calls,
 )
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
 
@@ -112,10 +113,10 @@ schema_shaped = st.builds(Answer, status=st.just(200), body=batches.map(json.dum
 """A 200 JSON batch whose fields may each be missing, null, unknown or of the wrong type."""
 
 CALLS = {
-    "get_batch": lambda client: client.get_batch(BATCH_ID),
-    "list_batch_items": lambda client: client.list_batch_items(BATCH_ID),
-    "create_batch": lambda client: client.create_batch(
-        "acme/test-model", build_batch_request([{"text": "x"}]), idempotency_key="k"
+    "get_batch": lambda client: client.send(calls.get_batch(BATCH_ID)),
+    "list_batch_items": lambda client: client.send(calls.list_batch_items(BATCH_ID)),
+    "create_batch": lambda client: client.send(
+        calls.create_batch("acme/test-model", build_batch_request([{"text": "x"}]), idempotency_key="k")
     ),
 }
 tried: dict[str, int] = {}
@@ -151,7 +152,7 @@ def test_a_hostile_items_page_gives_every_item_once_or_a_typed_error(rows: list[
     with respx.mock(base_url=BASE_URL) as api, client() as runflow:
         api.get(f"/v1/batches/{BATCH_ID}/items").respond(200, json={"items": rows, "next": None})
         try:
-            entries = ordered_results(BATCH_ID, runflow.iter_batch_items(BATCH_ID), 0, expected)
+            entries = ordered_results(BATCH_ID, runflow.send(calls.batch_items(BATCH_ID)), 0, expected)
         except RunflowError:
             return
     assert [entry["index"] for entry in entries] == list(range(expected))

@@ -18,7 +18,7 @@ import pytest
 from airflow_support import states
 from reliability_support import connection_json, loopback, reliability_dag
 
-from airflow_provider_runflow.client import AsyncRunflowClient, ClientConfig, RunflowClient, RunflowResponseError
+from airflow_provider_runflow.client import AsyncRunflowClient, ClientConfig, RunflowClient, RunflowResponseError, calls
 from airflow_provider_runflow.client.aiohttp_transport import async_transport
 from airflow_provider_runflow.emulator import FaultKind, FaultRule, RunflowEmulator
 from airflow_provider_runflow.hooks.runflow import RunflowHook, config_from_connection
@@ -121,11 +121,11 @@ def test_a_redirect_to_another_host_is_not_followed_and_carries_no_key(figures: 
         config = ClientConfig(api_key=SECRET, base_url=runflow.url)
 
         with RunflowClient(config) as client, pytest.raises(RunflowResponseError, match="HTTP 302") as sync_error:
-            client.get_batch("b1")
+            client.send(calls.get_batch("b1"))
 
         async def through_the_triggers_transport() -> None:
             async with AsyncRunflowClient(config, transport=async_transport(config)) as client:
-                await client.get_batch("b1")
+                await client.send(calls.get_batch("b1"))
 
         with pytest.raises(RunflowResponseError, match="HTTP 302") as async_error:
             asyncio.run(through_the_triggers_transport())

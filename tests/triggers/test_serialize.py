@@ -14,6 +14,8 @@ KWARGS = {
     "max_poll_failures": 4,
     "poll_concurrency": 3,
     "cancel_on_kill": True,
+    "expected_items": [100, 7],
+    "submitted_at": 1_899_990_000.25,
 }
 
 
@@ -40,8 +42,14 @@ def test_serialized_trigger_holds_no_secret_and_no_inputs(monkeypatch: pytest.Mo
 
 @pytest.mark.parametrize(
     "bad",
-    [{"batch_ids": []}, {"poll_interval": 0}, {"poll_concurrency": 0}, {"max_poll_failures": 0}],
+    [
+        {"batch_ids": []},
+        {"poll_interval": 0},
+        {"poll_concurrency": 0},
+        {"max_poll_failures": 0},
+        {"expected_items": [100]},
+    ],
 )
 def test_invalid_arguments_are_refused_at_construction(bad: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match=r"batch_ids|poll_interval"):
+    with pytest.raises(ValueError, match=r"batch_ids|poll_interval|expected_items"):
         RunflowBatchTrigger(**{**KWARGS, **bad})  # type: ignore[arg-type]

@@ -38,7 +38,7 @@ def runflow_fullstack() -> None:
         poll_interval=3,
     )
 
-    @task
+    @task(multiple_outputs=True)
     def check(entries: list[dict[str, Any]]) -> dict[str, Any]:
         """Every input came back once, in order, succeeded, with the model's output."""
         indexes = [entry["index"] for entry in entries]
