@@ -41,7 +41,7 @@ def ha_dag(dag_id: str, conn_id: str, cancel_on_kill: bool, count: int) -> None:
             poll_interval=3,
         ).expand(inputs=build_inputs())
 
-        @task
+        @task(multiple_outputs=True)
         def check(per_task: list[list[dict[str, Any]]]) -> dict[str, Any]:
             """Each task got its own item back, succeeded, with the model's output for that item."""
             wrong = [
