@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -36,7 +36,7 @@ from airflow_provider_runflow.client.errors import (
 )
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """What a task that ended in some outcome should do: fail for good, retry, or count as timed out."""
 
     FAIL = "fail"

@@ -40,7 +40,7 @@ _ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
 def _httpx_errors(request: httpx.Request) -> Iterator[None]:
     try:
         yield
-    except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+    except (TimeoutError, aiohttp.ClientError) as err:
         kind = next(target for source, target in _ERRORS if isinstance(err, source))
         raise kind(str(err) or type(err).__name__, request=request) from err
 

@@ -11,7 +11,6 @@ still leave two copies to read.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -40,19 +39,17 @@ class Attempt:
 
 
 def _attempts(call: ApiCall[T], policy: RetryPolicy, build: RequestBuilder) -> Steps[T]:
-    """Send ``call`` until it succeeds or the policy gives up; the last error is raised."""
-    started, delay, attempt = time.monotonic(), 0.0, 0
-    while True:
-        attempt += 1
+    """Send ``call`` until it succeeds or the policy gives up; the last error is raised.
+
+    tenacity decides; its sleep only notes the backoff, which the client's own sleep waits out.
+    """
+    backoffs: list[float] = []
+    for attempt in policy.retrying(call, sleep=backoffs.append):
         request = build(call.method, call.path, params=call.params, content=call.body, headers=call.headers)
-        reply = yield Attempt(request, delay)
-        try:
+        reply = yield Attempt(request, backoffs.pop() if backoffs else 0.0)
+        with attempt:
             return read_reply(call, reply)
-        except RunflowError as error:
-            wait = policy.delay_before_retry(error, call, attempt, time.monotonic() - started)
-            if wait is None:
-                raise
-            delay = wait
+    raise AssertionError("unreachable: tenacity returns the result or reraises the last error")
 
 
 def _exchange(exchange: Exchange[T], policy: RetryPolicy, build: RequestBuilder) -> Steps[T]:

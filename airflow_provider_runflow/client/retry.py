@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_any, stop_before_delay
 
 from airflow_provider_runflow.client.calls import ApiCall
 from airflow_provider_runflow.client.errors import (
@@ -69,32 +72,37 @@ class RetryPolicy:
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
 
-    def delay_before_retry(
-        self, error: BaseException, call: ApiCall[Any], attempt: int, elapsed: float
-    ) -> float | None:
-        """Seconds to wait before resending ``call`` after its ``attempt``-th failure, or None to give up.
-
-        :param elapsed: seconds since the first attempt started; no attempt starts past ``max_elapsed``.
-        """
-        if attempt >= self.max_attempts or not is_retryable(error, call):
-            return None
-        wait = self.wait_seconds(error, attempt)
-        if elapsed + wait >= self.max_elapsed:
-            return None
-        log.warning(
-            "Runflow %s %s failed (%s); attempt %d of %d, retrying in %.1f s",
-            call.method,
-            call.path,
-            error,
-            attempt,
-            self.max_attempts,
-            wait,
-        )
-        return wait
-
-    def wait_seconds(self, error: BaseException, attempt: int) -> float:
+    def wait_seconds(self, state: RetryCallState) -> float:
         """Honour the server's Retry-After when given, else back off exponentially with jitter."""
+        error = state.outcome.exception() if state.outcome else None
         if isinstance(error, RunflowAPIError) and error.retry_after is not None:
             return min(error.retry_after, self.max_retry_after)
-        backoff = self.initial_backoff * 2.0 ** (attempt - 1)
+        # Computed here rather than with tenacity's wait_exponential_jitter, whose
+        # arguments changed name across the tenacity versions we support.
+        backoff = self.initial_backoff * 2.0 ** (state.attempt_number - 1)
         return min(backoff, self.max_backoff) + random.uniform(0, self.jitter)
+
+    def retrying(self, call: ApiCall[Any], sleep: Callable[[float], None]) -> Retrying:
+        """A tenacity controller that retries ``call`` by this policy; ``sleep`` is told each backoff."""
+
+        def log_retry(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            log.warning(
+                "Runflow %s %s failed (%s); attempt %d of %d, retrying in %.1f s",
+                call.method,
+                call.path,
+                error,
+                state.attempt_number,
+                self.max_attempts,
+                wait,
+            )
+
+        return Retrying(
+            retry=retry_if_exception(lambda error: is_retryable(error, call)),
+            stop=stop_any(stop_after_attempt(self.max_attempts), stop_before_delay(self.max_elapsed)),
+            wait=self.wait_seconds,
+            before_sleep=log_retry,
+            sleep=sleep,
+            reraise=True,
+        )

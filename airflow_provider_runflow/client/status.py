@@ -6,10 +6,10 @@ and ``canceled``; an unknown value is never taken for a finished success.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """The status values Runflow publishes, spelled as it spells them (``cancelled`` normalised)."""
 
     QUEUED = "queued"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -104,7 +104,7 @@ def test_seed_batch_detail_parses() -> None:
 
     assert batch.id == "3c90c3cc-0d44-4b50-8888-8dd25736052a"
     assert batch.items_total == 123
-    assert batch.created_at == datetime(2023, 11, 7, 5, 31, 56, tzinfo=timezone.utc)
+    assert batch.created_at == datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)
     assert batch.items is not None
     assert batch.items[0].sequence_index == 123
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
@@ -199,7 +199,7 @@ async def test_retry_after_in_seconds_is_honoured(runflow: Any, api: Any, sleeps
 
 
 async def test_retry_after_as_an_http_date_is_honoured(runflow: Any, api: Any, sleeps: list[float]) -> None:
-    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    when = datetime.now(UTC) + timedelta(seconds=30)
     api.get("/v1/batches/b1").mock(
         side_effect=[
             httpx.Response(503, headers={"Retry-After": format_datetime(when, usegmt=True)}),
