@@ -14,7 +14,7 @@ import pytest
 from airflow.sdk.execution_time import task_runner
 from airflow.sdk.execution_time.comms import GetTaskStates, TaskStatesResult
 
-from airflow_provider_runflow.client import ClientConfig, RunflowClient, build_batch_request
+from airflow_provider_runflow.client import ClientConfig, RunflowClient, build_batch_request, calls
 from airflow_provider_runflow.emulator import RunflowEmulator
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
 
@@ -50,11 +50,11 @@ async def kill_in_triggerer(emu: RunflowEmulator, supervisor: Supervisor, monkey
     monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", supervisor, raising=False)
     with RunflowClient(ClientConfig(api_key=emu.api_key, base_url=emu.url)) as client:
         inputs = [{"text": f"t{i}", "run_seconds": 30} for i in range(2)]
-        batch_id = client.create_batch("acme/test-model", build_batch_request(inputs)).id
+        batch_id = client.send(calls.create_batch("acme/test-model", build_batch_request(inputs))).id
         killed = RunflowBatchTrigger(batch_ids=[batch_id], deadline=time.time() + 60, cancel_on_kill=True)
         killed.task_instance = TI
         await killed.on_kill()
-        return client.get_batch(batch_id).items_cancelled
+        return client.send(calls.get_batch(batch_id)).items_cancelled
 
 
 async def test_a_trigger_that_moved_to_another_triggerer_cancels_nothing(
