@@ -165,9 +165,10 @@ class AirflowStack:
             self.cli("db", "migrate", timeout=180)
             self.launch("api-server", "--host", "127.0.0.1", "--port", str(self.api_port))
             for name in self.instances():
-                self.launch(name)
                 if self.triggerers > 1 and component_kind(name) == "triggerer":
-                    self._await_job_of(name)
+                    self.relaunch(name)
+                else:
+                    self.launch(name)
             self.wait_until_ready()
         except BaseException:
             self.stop()
@@ -233,27 +234,24 @@ class AirflowStack:
             _signal(member, sig)
 
     def relaunch(self, name: str) -> Component:
-        """Start a stopped component again under its name (a triggerer also gets its new job id recorded)."""
+        """(Re)start a component under its name; a triggerer also gets its job id recorded.
+
+        The job id tells its triggers from the others' in the DB. Triggerers start one at a time
+        for this: the job newer than every one recorded so far is this one (a job killed with
+        ``kill -9`` stays "running" in the DB, so state alone cannot tell).
+        """
+        newest = max((c.job_id or 0 for c in self.components.values()), default=0)
         component = self.launch(name)
         if component_kind(name) == "triggerer":
-            self._await_job_of(name)
+            component.job_id = self.wait_for(lambda: self._triggerer_job_after(newest), 120, f"{name}'s job")
         return component
 
-    def _await_job_of(self, name: str) -> None:
-        """Record the job id of a triggerer just launched, to tell its triggers from the others' in the DB.
-
-        Triggerers are started one at a time for this: the newest running TriggererJob is this one.
-        """
-        known = {c.job_id for c in self.components.values()}
-
-        def new_job() -> int | None:
-            try:
-                jobs = self.get("/jobs", job_type="TriggererJob", job_state="running", limit=100)["jobs"]
-            except (httpx.HTTPError, StackError):
-                return None
-            return next((job["id"] for job in jobs if job["id"] not in known), None)
-
-        self.components[name].job_id = self.wait_for(new_job, 120, f"{name} to register its job")
+    def _triggerer_job_after(self, newest: int) -> int | None:
+        try:
+            jobs = self.get("/jobs", job_type="TriggererJob", job_state="running", limit=100)["jobs"]
+        except (httpx.HTTPError, StackError):
+            return None
+        return max((job["id"] for job in jobs if job["id"] > newest), default=None)
 
     def env(self) -> dict[str, str]:
         """The environment of every Airflow process: this stack's config only, nothing inherited from Airflow."""

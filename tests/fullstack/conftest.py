@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -24,5 +25,9 @@ def first_run(stack: AirflowStack) -> WatchedRun:
 
 @pytest.fixture(scope="session")
 def ha_stack() -> Iterator[AirflowStack]:
-    """PostgreSQL, two schedulers (LocalExecutor) and two triggerers, plus dag-processor, api-server, emulator."""
-    yield from running_stack(postgres=True, schedulers=2, triggerers=2, config=HA_CONFIG)
+    """PostgreSQL, two schedulers (LocalExecutor) and two triggerers, plus dag-processor, api-server, emulator.
+
+    ``RUNFLOW_KEEP_STACK=1`` keeps its temp dir (every log) after the session, to read after a failure.
+    """
+    keep = os.environ.get("RUNFLOW_KEEP_STACK") == "1"
+    yield from running_stack(postgres=True, schedulers=2, triggerers=2, config=HA_CONFIG, keep_root=keep)
