@@ -14,7 +14,7 @@ from airflow_provider_runflow.client import AsyncRunflowClient
 from airflow_provider_runflow.client.cancellation import cancel_batches, may_cancel
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.triggers.client_pool import shared_client
-from airflow_provider_runflow.triggers.kill_check import killed_by_user
+from airflow_provider_runflow.triggers.kill_check import killed_by_user, run_to_the_end
 
 
 class RunflowBatchTrigger(BaseTrigger):
@@ -126,6 +126,9 @@ class RunflowBatchTrigger(BaseTrigger):
         if not self.cancel_on_kill:
             self.log.info("Task killed; Runflow batches keep running (cancel_on_kill is off): %s", self.batch_ids)
             return
+        await run_to_the_end(self._cancel_if_killed_by_user(), self.log)
+
+    async def _cancel_if_killed_by_user(self) -> None:
         if not await killed_by_user(getattr(self, "task_instance", None), self.log):
             return
         config = await RunflowHook(self.runflow_conn_id).aclient_config()

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 DEFERRED = "deferred"
+# Strong references: the event loop keeps only weak ones to tasks, and these outlive their caller.
+_UNFINISHED: set[asyncio.Task[None]] = set()
 
 
 async def task_state(ti: Any) -> str | None:
@@ -52,3 +55,22 @@ async def killed_by_user(ti: Any, log: logging.Logger | Any) -> bool:
         log.info("Not cancelling: the task is still deferred, its trigger moved to another triggerer")
         return False
     return True
+
+
+async def run_to_the_end(work: Coroutine[Any, Any, None], log: logging.Logger | Any) -> None:
+    """Await ``work`` so that cancelling the caller does not cut it short: it runs on to its end.
+
+    Airflow 3.3.2's triggerer sends the cancellation of a removed trigger again on every sync
+    with its runner until the trigger has finished, so a second ``CancelledError`` lands in any
+    ``on_kill`` that takes longer than about a second, and Airflow swallows it silently.
+    """
+    task = asyncio.ensure_future(work)
+    _UNFINISHED.add(task)
+
+    def done(finished: asyncio.Task[None]) -> None:
+        _UNFINISHED.discard(finished)
+        if not finished.cancelled() and (err := finished.exception()) is not None:
+            log.warning("cancel_on_kill did not complete: %s", err)
+
+    task.add_done_callback(done)
+    await asyncio.shield(task)

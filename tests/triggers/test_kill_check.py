@@ -6,6 +6,7 @@ supervisor is the one thing stood in for here: it answers the state question as 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -25,13 +26,14 @@ TI = SimpleNamespace(dag_id="generate", run_id="manual__1", task_id="run", map_i
 class Supervisor:
     """The triggerer's supervisor, answering GetTaskStates with one state (or failing)."""
 
-    def __init__(self, state: str | None, error: Exception | None = None) -> None:
-        self.state, self.error = state, error
+    def __init__(self, state: str | None, error: Exception | None = None, delay: float = 0.0) -> None:
+        self.state, self.error, self.delay = state, error, delay
         self.asked: list[GetTaskStates] = []
 
     def send(self, msg: Any) -> TaskStatesResult:
         assert isinstance(msg, GetTaskStates)
         self.asked.append(msg)
+        time.sleep(self.delay)  # called in a worker thread, as Airflow's sync SDK calls are
         if self.error is not None:
             raise self.error
         return TaskStatesResult(task_states={TI.run_id: {f"{TI.task_id}_{TI.map_index}": self.state}})
@@ -81,3 +83,25 @@ async def test_nothing_is_cancelled_when_the_task_state_cannot_be_asked(
     supervisor = Supervisor(None, error=ConnectionResetError("supervisor gone"))
     assert await kill_in_triggerer(service_key, supervisor, monkeypatch) == 0
     assert "could not tell a user kill from a triggerer handover (supervisor gone)" in capsys.readouterr().out
+
+
+async def test_a_user_kill_cancels_even_when_airflow_cancels_on_kill_again(
+    service_key: RunflowEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow 3.3.2 re-sends the cancel every sync until the trigger ends: a slow on_kill still cancels."""
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", Supervisor("failed", delay=1.0), raising=False)
+    with RunflowClient(ClientConfig(api_key=service_key.api_key, base_url=service_key.url)) as client:
+        inputs = [{"text": "t", "run_seconds": 30}]
+        batch_id = client.send(calls.create_batch("acme/test-model", build_batch_request(inputs))).id
+        killed = RunflowBatchTrigger(batch_ids=[batch_id], deadline=time.time() + 60, cancel_on_kill=True)
+        killed.task_instance = TI
+        on_kill = asyncio.ensure_future(killed.on_kill())
+        await asyncio.sleep(0.2)
+        on_kill.cancel()  # the second cancel, while the task state is being asked
+        with pytest.raises(asyncio.CancelledError):
+            await on_kill
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if client.send(calls.get_batch(batch_id)).items_cancelled:
+                break
+        assert client.send(calls.get_batch(batch_id)).items_cancelled == 1
