@@ -49,6 +49,9 @@ class BatchWaiter(Protocol):
     def collect(self, context: Context, states: list[BatchState]) -> tuple[Any, Tally]:
         """The task's return value (None: the summary) and the tally of the items it counted."""
 
+    def verify(self) -> None:
+        """The task's own checks once the failure policy passed (the operator's stored media)."""
+
 
 class BatchWaiterMixin:
     """What the operator and the sensor share: their connection's hook and the one event handler."""
@@ -60,6 +63,9 @@ class BatchWaiterMixin:
     def hook(self) -> RunflowHook:
         """One hook per task run, so the connection is looked up once, not per request."""
         return RunflowHook(self.runflow_conn_id)
+
+    def verify(self) -> None:
+        """No checks of its own by default."""
 
     def execute_complete(self: BatchWaiter, context: Context, event: dict[str, Any], **_: Any) -> Any:
         """Turn the final event into results: the one handler of the deferred and the blocking mode.
@@ -84,6 +90,7 @@ def handle_event(task: BatchWaiter, context: Context, event: dict[str, Any]) -> 
     task.log.info("Runflow summary: %s", summary)
     if violation := task.policy.violation(tally.not_succeeded, tally.total):
         raise _exception(task, RunflowItemsFailedError(violation))
+    task.verify()
     return summary if value is None else value
 
 

@@ -15,7 +15,13 @@ import psutil
 
 MIB = 1024 * 1024
 # The benchmark sections: key in results/latest.json and ``--sections``, and heading in docs/benchmarks.md.
-SECTIONS = {"scale": "Trigger scale", "economy": "Request economy", "collection": "Result collection"}
+SECTIONS = {
+    "scale": "Trigger scale",
+    "economy": "Request economy",
+    "collection": "Result collection",
+    "media": "Media persistence",
+    "outputs_page": "Runflow outputs page",
+}
 
 
 def machine() -> dict[str, Any]:

@@ -57,3 +57,20 @@ def collection_plot(collection: list[dict[str, Any]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def media_plot(p4: list[dict[str, Any]], path: Path) -> None:
+    """Throughput and peak RSS growth of each copier per workload, side by side."""
+    workloads = list(dict.fromkeys(row["workload"] for row in p4))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    for ax, metric, label in ((axes[0], "mib_per_s", "MiB/s"), (axes[1], "rss_growth_mib", "peak RSS growth (MiB)")):
+        for offset, case in ((-0.2, "bare"), (0.2, "ours")):
+            values = [next((r[metric] for r in p4 if r["workload"] == w and r["case"] == case), 0) for w in workloads]
+            ax.bar([i + offset for i in range(len(workloads))], values, width=0.4, label=case)
+        ax.set_xticks(range(len(workloads)), workloads, fontsize=7)
+        ax.set_ylabel(label)
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import SECTIONS
-from benchmarks.plots import collection_plot, scale_plot
+from benchmarks.plots import collection_plot, media_plot, scale_plot
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = "runflow-trigger (aiohttp transport)"
@@ -94,6 +94,33 @@ def _collection(collection: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _media(media: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| workload | copier | seconds | MiB/s | ÷ bare | peak RSS growth (MiB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    bare = {row["workload"]: row for row in media if row["case"] == "bare"}
+    for row in media:
+        name = "**ours** (MediaCopier)" if row["case"] == "ours" else "bare aiohttp"
+        ratio = _ratio(row["mib_per_s"], bare.get(row["workload"], {}).get("mib_per_s"))
+        lines.append(
+            f"| {row['workload']} | {name} | {row['seconds']:.2f} | {row['mib_per_s']:.1f} | {ratio} "
+            f"| {row['rss_growth_mib']:.1f} |"
+        )
+    return lines
+
+
+def _outputs_page(rows: list[dict[str, Any]]) -> list[str]:
+    lines = ["| results kept as | request | items | median ms | p95 ms | page KiB | load avg |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for row in rows:
+        figures = (
+            f"{row['median_ms']:.1f} | {row['p95_ms']:.1f} | {_fmt(row.get('kib'), 1)} | {_fmt(row['load_avg_1m'])}"
+        )
+        lines.append(f"| {row['source']} | {row['case']} | {row['items']:,} | {figures} |")
+    return lines
+
+
 def _header(results: dict[str, Any]) -> list[str]:
     runs = results.get("runs", {})
     lines = ["| section | date | command | machine |", "|---|---|---|---|"]
@@ -123,6 +150,11 @@ def write_report(results: dict[str, Any], docs: Path = ROOT / "docs", notes: str
         collection_plot(collection, images / "bench-collection.png")
         body += [f"\n## {SECTIONS['collection']}\n", *_collection(collection)]
         body += ["\n![collection](images/bench-collection.png)\n"]
+    if media := results.get("media"):
+        media_plot(media, images / "bench-media.png")
+        body += [f"\n## {SECTIONS['media']}\n", *_media(media), "\n![media](images/bench-media.png)\n"]
+    if outputs_page := results.get("outputs_page"):
+        body += [f"\n## {SECTIONS['outputs_page']}\n", *_outputs_page(outputs_page)]
     body.append(notes)
     target = docs / "benchmarks.md"
     target.write_text("\n".join(body) + "\n")

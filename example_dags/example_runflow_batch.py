@@ -2,7 +2,9 @@
 
 An upstream task builds the inputs; ``RunflowBatchOperator`` sends them in batches of up to
 100, waits on the triggerer, and returns one entry per input, in input order, which a
-mapped task consumes with ``.expand()``. Uses the ``runflow_default`` connection.
+mapped task consumes with ``.expand()``. Uses the ``runflow_default`` connection. Set the
+Variable ``runflow_media_path`` (e.g. ``file:///tmp/runflow-media`` or ``s3://bucket/media``) to keep
+a copy of every image there (docs/media.md); unset, the images stay at Runflow's expiring URLs.
 """
 
 from __future__ import annotations
@@ -38,13 +40,15 @@ def example_runflow_batch() -> None:
         model="acme/image-gen",
         inputs=build_prompts(),
         metadata={"dag": "example_runflow_batch"},
+        media_path="{{ var.value.get('runflow_media_path', '') }}",
         poll_interval=5,
     )
 
     @task
     def publish(entry: dict[str, Any]) -> str:
-        """One mapped task per generated image."""
-        return f"{entry['client_ref']}: {entry['output']['image_url']}"
+        """One mapped task per generated image: its stored copy when media are kept, else Runflow's URL."""
+        stored = [record["path"] for record in entry.get("media") or [] if record.get("path")]
+        return f"{entry['client_ref']}: {stored[0] if stored else entry['output']['image_url']}"
 
     @task(multiple_outputs=True)
     def report(published: list[str], ti: Any = None) -> dict[str, Any]:

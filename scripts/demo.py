@@ -2,7 +2,9 @@
 
 Starts the Runflow emulator, points the ``runflow_default`` connection at it, runs the DAG
 with ``airflow dags test`` (the trigger included), prints what the first items produced
-(``--all``: every item) and the run's summary, then stops the emulator. With ``--real``, the
+(``--all``: every item) and the run's summary, then stops the emulator. The images are kept:
+copied into a local folder (``--media``; default: ``media/`` in the demo's Airflow home), whose
+path is printed with each item's file. With ``--real``, the
 DAG runs against the Runflow API of the ``AIRFLOW_CONN_RUNFLOW_DEFAULT`` you exported instead
 (real models, real costs).
 """
@@ -26,12 +28,13 @@ TASK_ID = "generate_images"
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
 
-def _setup_airflow(home: Path) -> None:
+def _setup_airflow(home: Path, media: Path) -> None:
     os.environ.update(
         {
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW_VAR_RUNFLOW_MEDIA_PATH": f"file://{media.resolve()}",
         }
     )
     subprocess.run([AIRFLOW, "db", "migrate"], check=True, capture_output=True)
@@ -83,11 +86,18 @@ def result_lines(entries: list[dict[str, Any]], show_all: bool) -> list[str]:
     shown = entries if show_all else entries[:SHOWN]
     lines = [f"{'index':>5}  {'client_ref':<16} {'status':<10} output"]
     for entry in shown:
-        output = (entry.get("output") or {}).get("image_url") or json.dumps(entry.get("error"))
+        stored = [record.get("path") or record.get("error") for record in entry.get("media") or []]
+        output = (stored or [None])[0] or (entry.get("output") or {}).get("image_url") or json.dumps(entry.get("error"))
         lines.append(f"{entry['index']:>5}  {entry['client_ref'] or '':<16} {entry['status']:<10} {output}")
     if len(entries) > len(shown):
         lines.append(f"{'...':>5}  ({len(entries) - len(shown)} more: --all prints every item)")
     return lines
+
+
+def media_folder(entries: list[dict[str, Any]]) -> str | None:
+    """The folder the images were copied to, from the first stored file's path."""
+    paths = [record["path"] for entry in entries for record in entry.get("media") or [] if record.get("path")]
+    return paths[0].removeprefix("file://").rsplit("/", 1)[0] if paths else None
 
 
 def _report(where: str, run_id: str, state: str, found: dict[str, Any], log: Path, show_all: bool) -> None:
@@ -104,6 +114,8 @@ def _report(where: str, run_id: str, state: str, found: dict[str, Any], log: Pat
         f"each handed to a mapped 'publish' task; summary in XCom 'summary'.\n"
         f"Batch link: {found['runflow_batch_url']}\nFull Airflow log: {log}"
     )
+    stored = sum(1 for entry in entries for record in entry.get("media") or [] if record.get("path"))
+    print(f"Images kept: {stored} files in {media_folder(entries)}" if stored else "Images kept: none")
 
 
 def main() -> int:
@@ -112,9 +124,10 @@ def main() -> int:
         "--real", action="store_true", help="use the real Runflow API from AIRFLOW_CONN_RUNFLOW_DEFAULT"
     )
     parser.add_argument("--all", action="store_true", help=f"print every item's result, not only the first {SHOWN}")
+    parser.add_argument("--media", type=Path, help="local folder to copy the images to (default: <home>/media)")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="runflow-demo-"))
-    _setup_airflow(home)
+    _setup_airflow(home, args.media or home / "media")
     log = home / "dags-test.log"
     with _runflow(args.real) as where:
         print(f"Running {DAG_ID} through Airflow against {where} ...", flush=True)

@@ -48,3 +48,17 @@ def test_example_runflow_sensor_waits_for_batches_from_the_run_conf(runflow_conn
     assert run.state == "success"
     summary = xcom(run, "wait_for_batches")
     assert (summary["total"], summary["succeeded"], summary["batch_ids"]) == (8, 8, batch_ids)
+
+
+def test_example_runflow_media_stores_images_and_hands_paths_downstream(
+    runflow_connection: RunflowEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RUNFLOW_EXAMPLE_MEDIA_PATH", f"file://{tmp_path}")
+    run = scenario("example_runflow_media").test(run_conf={"count": 6})
+    assert run.state == "success"
+    measured = [xcom(run, "measure", map_index=i) for i in range(6)]
+    assert [(m["width"], m["height"]) for m in measured] == [(256, 256)] * 6
+    stored = sorted(tmp_path.rglob("*.png"))
+    assert [path.name for path in stored] == [f"{i:05d}.png" for i in range(6)]
+    assert [m["path"] for m in measured] == [f"file://{path}" for path in stored]
+    assert xcom(run, "report") == {"images": 6, "folder": f"file://{stored[0].parent}"}

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from airflow_provider_runflow.emulator.media import image_placeholder, video_placeholder
+
 JsonObject = dict[str, Any]
 _TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
 
@@ -89,7 +91,7 @@ def digest(item: JsonObject) -> str:
 def _image(item: JsonObject) -> JsonObject:
     width, height = item.get("width") or 1024, item.get("height") or 1024
     return {
-        "image_url": f"https://cdn.runflow.invalid/acme/image-gen/{digest(item)}.png",
+        "image_url": image_placeholder(digest(item), width, height),
         "width": width,
         "height": height,
     }
@@ -102,7 +104,7 @@ def _text(item: JsonObject) -> JsonObject:
 
 def _video(item: JsonObject) -> JsonObject:
     return {
-        "video_url": f"https://cdn.runflow.invalid/acme/video/gen-v2/{digest(item)}.mp4",
+        "video_url": video_placeholder(digest(item)),
         "duration_seconds": item.get("duration_seconds") or 5,
         "fps": item.get("fps") or 24,
     }

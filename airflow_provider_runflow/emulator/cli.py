@@ -28,6 +28,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="runflow-emulator", description="A local emulator of Runflow's batch API.")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one (default: 8000)")
+    p.add_argument("--media-port", type=int, default=0, help="port of the media origin (default: a free one)")
     p.add_argument("--config", help="settings as JSON, or the path of a JSON file; the options below override it")
     p.add_argument("--seed", type=int, help="seed of ids, run times and fault decisions (default: 0)")
     p.add_argument("--time-scale", type=float, help="multiplies every emulated duration (default: 1.0)")
@@ -90,5 +91,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError) as err:
         print(f"runflow-emulator: invalid settings: {err}", file=sys.stderr)
         return 2
-    serve(settings, args.host, args.port, lambda url: announce(settings, url))
+    serve(settings, args.host, args.port, lambda url: announce(settings, url), args.media_port)
     return 0

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from airflow_provider_runflow.emulator.faults import FaultRule
-from airflow_provider_runflow.emulator.server import READY_PREFIX, connection_json
+from airflow_provider_runflow.emulator.server import MEDIA_PREFIX, READY_PREFIX, connection_json
 from airflow_provider_runflow.emulator.settings import (
     DEFAULT_SERVICE_KEY,
     DEFAULT_WEBHOOK_SECRET,
@@ -31,6 +31,8 @@ class RunflowEmulator:
     ``run_seconds`` is an item's run time (fixed, or ``(min, max)`` drawn from ``seed``);
     ``time_scale`` multiplies every emulated duration; ``latency`` adds real seconds before
     every Runflow response. ``api_keys`` maps inference keys to organisation names (or lists).
+    Generated media are served at :attr:`media_url` (another port): URLs expire ``media_url_ttl``
+    seconds after an output was read; ``media_faults`` are fault rules (route ``"*"``) of that origin.
     """
 
     def __init__(
@@ -45,6 +47,9 @@ class RunflowEmulator:
         webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
         queue_seconds: float = 0.05,
         faults: Sequence[FaultRule] = (),
+        media_url_ttl: float = 3600.0,
+        media_video_bytes: int = 256 * 1024,
+        media_faults: Sequence[FaultRule] = (),
         startup_timeout: float = 20.0,
     ) -> None:
         self.settings = EmulatorSettings.build(
@@ -57,11 +62,15 @@ class RunflowEmulator:
             service_keys=(service_key,),
             webhook_secret=webhook_secret,
             faults=tuple(faults),
+            media_url_ttl=media_url_ttl,
+            media_video_bytes=media_video_bytes,
+            media_faults=tuple(media_faults),
         )
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[str] | None = None
         self._control: httpx.Client | None = None
         self.url = ""
+        self.media_url = ""
 
     @property
     def api_key(self) -> str:
@@ -102,28 +111,31 @@ class RunflowEmulator:
         command += ["--config", self.settings.to_json()]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
-        self.url = self._read_url(self._process)
+        self.url, self.media_url = self._read_urls(self._process)
         self._control = httpx.Client(base_url=self.url, timeout=30.0)
         self._wait_healthy()
 
-    def _read_url(self, process: subprocess.Popen[str]) -> str:
+    def _read_urls(self, process: subprocess.Popen[str]) -> tuple[str, str]:
         found: list[str] = []
+        media: list[str] = []
 
         def read() -> None:
             assert process.stdout is not None
             for line in process.stdout:
+                if line.startswith(MEDIA_PREFIX) and not media:
+                    media.append(line[len(MEDIA_PREFIX) :].strip())
                 if line.startswith(READY_PREFIX) and not found:
                     found.append(line[len(READY_PREFIX) :].strip())
             # Keep draining so the child never blocks on a full pipe.
 
         threading.Thread(target=read, name="runflow-emulator-stdout", daemon=True).start()
         deadline = time.monotonic() + self.startup_timeout
-        while not found:
+        while not (found and media):
             if process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"the Runflow emulator did not start (exit code {process.returncode})")
             time.sleep(0.02)
-        return found[0]
+        return found[0], media[0]
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
@@ -158,8 +170,8 @@ class RunflowEmulator:
             raise RuntimeError("the Runflow emulator is not running; use it as a context manager")
         return self._control
 
-    def _call(self, method: str, path: str, json: Any = None) -> Any:
-        response = self._client().request(method, f"/_emulator/{path}", json=json)
+    def _call(self, method: str, path: str, json: Any = None, prefix: str = "/_emulator") -> Any:
+        response = self._client().request(method, f"{prefix}/{path}", json=json)
         response.raise_for_status()
         return response.json()
 
@@ -176,8 +188,9 @@ class RunflowEmulator:
         return result
 
     def reset(self) -> None:
-        """Forget every batch, callback delivery, counter, logged request and fault rule."""
+        """Forget every batch, callback delivery, counter, logged request and fault rule (media ones too)."""
         self._call("POST", "reset")
+        self._media("POST", "reset")
 
     def force_batch_status(
         self, batch_id: str, status: str, failure_code: str | None = None, failure_message: str | None = None
@@ -189,4 +202,16 @@ class RunflowEmulator:
     def requests_log(self) -> list[dict[str, Any]]:
         """Recent Runflow requests (method, path, route, query, status, headers with Authorization redacted)."""
         result: list[dict[str, Any]] = self._call("GET", "requests")
+        return result
+
+    def _media(self, method: str, path: str, json: Any = None) -> Any:
+        return self._call(method, path, json, prefix=f"{self.media_url}/_media")
+
+    def set_media_faults(self, rules: Iterable[FaultRule]) -> None:
+        """Replace the media origin's fault rules (route ``"*"``): 5xx, 429, drops mid-body, stalls."""
+        self._media("PUT", "faults", [rule.to_json() for rule in rules])
+
+    def media_requests(self) -> list[dict[str, Any]]:
+        """Requests to the media origin (method, path, status, every header exactly as received)."""
+        result: list[dict[str, Any]] = self._media("GET", "requests")
         return result

@@ -1,4 +1,4 @@
-"""Serve an :class:`EmulatorApp` with uvicorn on a socket bound before start-up (port 0 picks a free port)."""
+"""Serve the emulator's ASGI app with uvicorn on a socket bound before start-up (port 0 picks a free port)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,19 @@ import signal
 import socket
 from collections.abc import Callable
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from airflow_provider_runflow.emulator.settings import EmulatorSettings
 
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+    from airflow_provider_runflow.emulator.media_origin import Origins
+
 READY_PREFIX = "Runflow emulator running at "
 """First line printed once the socket listens; :class:`RunflowEmulator` reads the URL from it."""
+MEDIA_PREFIX = "Media origin at "
+"""Printed after the ready lines: where generated media are served (a separate origin, its own port)."""
 BACKLOG = 4096
 
 
@@ -45,20 +53,37 @@ def _raise_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def serve(settings: EmulatorSettings, host: str, port: int, announce: Callable[[str], None]) -> None:
+def _url(host: str, sock: socket.socket) -> str:
+    bound = sock.getsockname()[1]
+    return f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
+
+
+def _with_media(app: ASGIApp, settings: EmulatorSettings, host: str, media_port: int) -> tuple[Origins, socket.socket]:
+    """``app`` behind a port switch that sends the media socket's requests to the media origin."""
+    from airflow_provider_runflow.emulator.media import SIGNER
+    from airflow_provider_runflow.emulator.media_origin import MediaOrigin, Origins
+
+    sock = bind(host, media_port)
+    SIGNER.base_url = _url(host, sock)
+    SIGNER.ttl, SIGNER.video_bytes = settings.media_url_ttl, settings.media_video_bytes
+    SIGNER.secret = f"media:{settings.webhook_secret}:{settings.seed}".encode()
+    return Origins(app, MediaOrigin(settings), sock.getsockname()[1]), sock
+
+
+def serve(
+    settings: EmulatorSettings, host: str, port: int, announce: Callable[[str], None], media_port: int = 0
+) -> None:
     """Serve until SIGINT or SIGTERM; ``announce`` gets the base URL once the socket listens."""
     import uvicorn  # deferred: importing the emulator package must stay cheap
 
-    from airflow_provider_runflow.emulator.app import EmulatorApp
+    from airflow_provider_runflow.emulator.app import build_app
 
     _raise_open_files_limit()
     sock = bind(host, port)
-    bound = sock.getsockname()[1]
-    url = f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
-    app = EmulatorApp(settings)
-    app.set_base_url(url)
+    url = _url(host, sock)
+    routed, media_sock = _with_media(build_app(settings, url), settings, host, media_port)
     config = uvicorn.Config(
-        app,
+        routed,
         loop="auto",
         http="auto",
         lifespan="on",
@@ -73,7 +98,8 @@ def serve(settings: EmulatorSettings, host: str, port: int, announce: Callable[[
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, _exit_cleanly)
     announce(url)
-    uvicorn.Server(config).run(sockets=[sock])
+    print(f"{MEDIA_PREFIX}{_url(host, media_sock)}", flush=True)
+    uvicorn.Server(config).run(sockets=[sock, media_sock])
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

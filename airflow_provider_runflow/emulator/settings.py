@@ -51,6 +51,9 @@ class EmulatorSettings:
     :param queue_seconds: time an item waits queued before it runs.
     :param time_scale: multiplies every emulated duration (queueing, running, callback backoff).
     :param latency: real seconds added before every Runflow response.
+    :param media_url_ttl: seconds a media URL works after an output holding it was read.
+    :param media_video_bytes: size of every generated video.
+    :param media_faults: fault rules (route ``"*"``) of the media origin.
     """
 
     seed: int = 0
@@ -62,6 +65,9 @@ class EmulatorSettings:
     service_keys: tuple[str, ...] = (DEFAULT_SERVICE_KEY,)
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET
     faults: tuple[FaultRule, ...] = ()
+    media_url_ttl: float = 3600.0
+    media_video_bytes: int = 256 * 1024
+    media_faults: tuple[FaultRule, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "api_keys", {key: _orgs(orgs) for key, orgs in self.api_keys.items()})
@@ -88,12 +94,14 @@ class EmulatorSettings:
     def to_json(self) -> str:
         data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         data["faults"] = [rule.to_json() for rule in self.faults]
+        data["media_faults"] = [rule.to_json() for rule in self.media_faults]
         return json.dumps(data)
 
     @classmethod
     def from_json(cls, text: str) -> EmulatorSettings:
         data = json.loads(text)
         data["faults"] = tuple(FaultRule.from_json(rule) for rule in data.get("faults", ()))
+        data["media_faults"] = tuple(FaultRule.from_json(rule) for rule in data.get("media_faults", ()))
         data["service_keys"] = tuple(data.get("service_keys", (DEFAULT_SERVICE_KEY,)))
         run_seconds = data.get("run_seconds")
         if isinstance(run_seconds, list):

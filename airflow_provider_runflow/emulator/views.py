@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from airflow_provider_runflow.emulator.media import sign_output
 from airflow_provider_runflow.emulator.state import Batch, Item, Snapshot
 
 DASHBOARD = "https://app.runflow.invalid"
@@ -20,7 +21,7 @@ def iso(moment: float | None, *, zulu: bool = True) -> str | None:
     """An ISO 8601 UTC timestamp; ``zulu=False`` keeps ``+00:00`` (callback payloads are signed as such)."""
     if moment is None:
         return None
-    text = datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="microseconds")
+    text = datetime.fromtimestamp(moment, UTC).isoformat(timespec="microseconds")
     return text.replace("+00:00", "Z") if zulu else text
 
 
@@ -60,7 +61,8 @@ def batch_output(batch: Batch, snap: Snapshot, now: float) -> dict[str, Any] | N
 
 
 def item_output(item: Item, now: float) -> dict[str, Any] | None:
-    return item.result.output if item.status(now) == "succeeded" else None
+    """A succeeded item's output, its media URLs signed afresh (valid for ``media_url_ttl`` from ``now``)."""
+    return sign_output(item.result.output, now) if item.status(now) == "succeeded" else None
 
 
 def item_error(item: Item, now: float) -> dict[str, Any] | None:

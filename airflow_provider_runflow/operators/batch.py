@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,9 @@ from airflow_provider_runflow.client.validation import (
 )
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.links.batch import RunflowBatchLink
+from airflow_provider_runflow.links.outputs import RunflowOutputsLink
+from airflow_provider_runflow.media.options import MediaOptions
+from airflow_provider_runflow.media.persist import check_media, open_copier, persisted
 from airflow_provider_runflow.operators.collection import batch_entries, write_jsonl
 from airflow_provider_runflow.operators.submission import create_batches, record_batches, recorded_batches
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
@@ -39,7 +43,8 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
     Returns one entry per input, in input order: ``{"index", "client_ref", "status", "output",
     "error", "batch_id", "run_id", "cost"}`` — ready for ``.expand()`` downstream — or, with
     ``output_path``, writes those entries as JSON Lines there and returns a small manifest.
-    Also pushes XComs ``batch_ids`` and ``summary``.
+    Also pushes XComs ``batch_ids`` and ``summary``. With ``media_path``, every media URL of every
+    succeeded item is first copied there and each entry gains ``media`` (docs/media.md).
 
     Each batch is created with an Idempotency-Key derived from the task instance (not its try),
     the chunk and its exact body, so a retry re-attaches to the same batches instead of paying
@@ -60,6 +65,8 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
     :param cancel_on_kill: on a user kill, cancel unfinished runs (needs a service key ``rf_svc_*``).
     :param submission_key: extra part of the Idempotency-Keys (templated); e.g. ``"{{ ti.try_number }}"``
         makes each try submit new batches instead of re-attaching.
+    :param media_path: ObjectStoragePath URI (templated) to copy each succeeded item's media to, on the worker.
+    :param media: how media are copied: which URLs, concurrency, size cap, retries, ``on_error``.
     """
 
     template_fields: Sequence[str] = (
@@ -70,9 +77,10 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         "runflow_conn_id",
         "output_path",
         "submission_key",
+        "media_path",
     )
     template_fields_renderers = {"inputs": "json", "metadata": "json"}
-    operator_extra_links = (RunflowBatchLink(),)
+    operator_extra_links = (RunflowBatchLink(), RunflowOutputsLink())
     ui_color = "#e8f0fe"
 
     def __init__(
@@ -92,6 +100,8 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         output_path: str | None = None,
         cancel_on_kill: bool = False,
         submission_key: str | None = None,
+        media_path: str | None = None,
+        media: MediaOptions | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -108,6 +118,9 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         self.output_path = output_path
         self.cancel_on_kill = cancel_on_kill
         self.submission_key = submission_key
+        self.media_path = media_path
+        self.media = media or MediaOptions()
+        self._media_failed: list[str] = []
         self._batch_ids: list[str] = []
         if not 1 <= chunk_size <= 100 or poll_interval <= 0 or self.timeout <= 0:
             raise ValueError("chunk_size must be 1..100, poll_interval and timeout must be positive")
@@ -189,11 +202,20 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         batch_ids = [state.batch_id for state in states]
         counts = [state.expected_items or state.items_total or 0 for state in states]
         tally = Tally()
-        with self.hook.get_conn() as client:
+        self._media_failed = []
+        with self.hook.get_conn() as client, ExitStack() as stack:
             entries = batch_entries(client, batch_ids, counts, tally)
+            if self.media_path:
+                copier = stack.enter_context(open_copier(str(self.media_path), context, self.media, client))
+                entries = persisted(entries, copier, self._media_failed)
             if self.output_path:
                 return write_jsonl(str(self.output_path), entries, batch_ids), tally
             return [entry for batch in entries for entry in batch], tally
+
+    def verify(self) -> None:
+        """After the failure policy: items whose media could not be stored, by ``media.on_error``."""
+        if self.media_path:
+            check_media(self._media_failed, str(self.media_path), self.media)
 
     def on_kill(self) -> None:
         """Blocking mode only (a deferred task is killed through its trigger): cancel runs if asked to."""

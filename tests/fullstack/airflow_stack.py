@@ -285,6 +285,8 @@ class AirflowStack:
                 {"conn_type": "runflow", "host": self.emulator_url, "password": self.service_key}
             ),
             "RUNFLOW_EXAMPLE_OUTPUT_DIR": str(self.root / "example-output"),
+            # Where the "Runflow outputs" page may read results files and stored media from.
+            "AIRFLOW__RUNFLOW__UI_STORAGE_ROOTS": (self.root / "example-output").as_uri(),
             **self._database_env(),
             **self.config,
         }

@@ -1,0 +1,114 @@
+"""Copying the media of result entries into one task's folder, a bounded number at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from airflow_provider_runflow.media.fetch import (
+    ExpiredMediaError,
+    MediaError,
+    Stored,
+    copy_with_retries,
+    media_session,
+    on_io,
+    shown,
+)
+from airflow_provider_runflow.media.folder import Folder
+from airflow_provider_runflow.media.options import MediaOptions
+from airflow_provider_runflow.media.plan import FileJob, file_jobs, with_media
+from airflow_provider_runflow.media.refresh import FreshUrls
+from airflow_provider_runflow.media.stored import already_stored, complete_files
+
+log = logging.getLogger(__name__)
+
+
+def stored_record(source_url: str, stored: Stored) -> dict[str, Any]:
+    return {
+        "source_url": source_url,
+        "path": stored.path,
+        "content_type": stored.content_type,
+        "bytes": stored.bytes,
+        "sha256": stored.sha256,
+    }
+
+
+def error_record(source_url: str, error: str) -> dict[str, Any]:
+    return {"source_url": source_url, "path": None, "error": error}
+
+
+class MediaCopier:
+    """Copies every media URL of succeeded entries into ``folder``; use as a context manager.
+
+    Files an earlier try stored (checksum intact) are reused without a request; an expired URL
+    is swapped for a fresh one from ``refresher``; any failure becomes an ``error`` record.
+    Downloads run on an event loop of their own thread, whatever the caller's thread runs.
+    """
+
+    def __init__(self, folder: Any, options: MediaOptions, refresher: FreshUrls | None = None) -> None:
+        self.folder, self.options, self.refresher = Folder.of(folder), options, refresher
+        self.io = ThreadPoolExecutor(options.concurrency, thread_name_prefix="runflow-media-io")
+        self.loop = ThreadPoolExecutor(1, thread_name_prefix="runflow-media")
+        self.complete: dict[str, str] | None = None
+
+    def __enter__(self) -> MediaCopier:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.loop.shutdown(wait=True, cancel_futures=True)
+        self.io.shutdown(wait=True, cancel_futures=True)
+
+    def add_media(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``entries`` with ``media`` records; copies run ``options.concurrency`` at a time."""
+        jobs = file_jobs(entries, self.options.select)
+        if not jobs:
+            return with_media(entries, jobs, [])
+        if self.complete is None:
+            if self.folder.local:
+                self.folder.fs.makedirs(self.folder.path, exist_ok=True)
+            self.complete = complete_files(self.folder.names())
+        records = self.loop.submit(asyncio.run, self._copy_all(jobs)).result()
+        failed = sum(1 for record in records if record.get("error"))
+        total = sum(record.get("bytes") or 0 for record in records)
+        log.info("Media: %d file(s), %d bytes in %s; %d failed", len(jobs) - failed, total, self.folder.uri, failed)
+        return with_media(entries, jobs, records)
+
+    async def _copy_all(self, jobs: list[FileJob]) -> list[dict[str, Any]]:
+        gate = asyncio.Semaphore(self.options.concurrency)
+        async with media_session(self.options) as session:
+            return list(await asyncio.gather(*(self._copy(session, gate, job) for job in jobs)))
+
+    async def _copy(self, session: aiohttp.ClientSession, gate: asyncio.Semaphore, job: FileJob) -> dict[str, Any]:
+        async with gate:
+            try:
+                earlier = (self.complete or {}).get(job.stem)
+                found = await on_io(self.io, already_stored, self.folder, earlier) if earlier else None
+                if found is not None:
+                    return stored_record(job.url, found)
+                return await self._download(session, job)
+            except MediaError as err:
+                return error_record(job.url, str(err))
+            except Exception as err:  # storage or Runflow trouble for this file must not lose the other results
+                return error_record(job.url, f"{shown(job.url)}: {type(err).__name__}: {err}")
+
+    async def _download(self, session: aiohttp.ClientSession, job: FileJob) -> dict[str, Any]:
+        url, read_at, refreshes = job.url, 0.0, 0
+        while True:
+            try:
+                stored = await copy_with_retries(session, url, self.folder, job.stem, self.options, self.io)
+                break
+            except ExpiredMediaError:
+                can_refresh = self.refresher is not None and refreshes < self.options.refreshes
+                fresh = (
+                    await on_io(self.io, self.refresher.url, job, read_at) if self.refresher and can_refresh else None
+                )
+                if fresh is None:
+                    raise
+                log.info("Media of item %d: URL refused or expired, retrying with a fresh one", job.index)
+                (url, read_at), refreshes = fresh, refreshes + 1
+        return stored_record(job.url, stored)
