@@ -90,14 +90,20 @@ def failed_tasks_report(stack: AirflowStack, dag_id: str, run_id: str, lines: in
     return "\n".join(parts)
 
 
-def batch_completions(stack: AirflowStack) -> dict[str, float]:
-    """When each batch the emulator holds completed (epoch seconds), by its item's ``client_ref``."""
-    requests = httpx.get(f"{stack.emulator_url}/_emulator/requests", timeout=30).json()
-    batch_paths = {r["path"] for r in requests if r["route"] == "GET /v1/batches/{id}"}
+def batch_completions(stack: AirflowStack, run_id: str) -> dict[int, float]:
+    """When each task's batch completed (epoch seconds), by map index: its ``batch_ids`` XCom, then Runflow."""
+    rows = sql(
+        stack,
+        "SELECT map_index, value FROM xcom WHERE dag_id = %s AND run_id = %s AND task_id = 'run' AND key = 'batch_ids'",
+        HA_DAG_ID,
+        run_id,
+    )
     headers = {"Authorization": f"Bearer {stack.api_key}"}
     with httpx.Client(base_url=stack.emulator_url, headers=headers, timeout=30) as client:
-        batches = [client.get(path).json() for path in sorted(batch_paths)]
-    return {item["client_ref"]: _epoch(b["completed_at"]) for b in batches for item in b["items"]}
+        return {
+            map_index: max(_epoch(client.get(f"/v1/batches/{batch_id}").json()["completed_at"]) for batch_id in ids)
+            for map_index, ids in rows
+        }
 
 
 def _epoch(iso: str) -> float:

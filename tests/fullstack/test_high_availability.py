@@ -48,8 +48,8 @@ def test_a_killed_triggerer_hands_its_triggers_over_without_new_batches(ha_stack
     assert watch.moved, watch.spread
     assert watch.taken_over - watch.at <= THRESHOLD + POLL_INTERVAL
     # The moved triggers fired within two polls of the later of: the takeover threshold, their batches' end.
-    completed = batch_completions(ha_stack)
-    moved_done = max(completed[f"task-{map_index}"] for map_index in watch.moved)
+    completed = batch_completions(ha_stack, run_id)
+    moved_done = max(completed[map_index] for map_index in watch.moved)
     assert watch.moved_fired <= max(watch.at + THRESHOLD, moved_done) + 2 * POLL_INTERVAL, (
         watch.moved_fired - watch.at,
         moved_done - watch.at,
