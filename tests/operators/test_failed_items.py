@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from airflow.sdk import DAG
 from airflow_support import scenario, states, xcom
 
 from airflow_provider_runflow.client import ClientConfig, RunflowClient, build_batch_request, calls
@@ -22,11 +21,6 @@ MODES = ["deferred", "blocking"]
 
 def retries() -> Any:
     return importlib.import_module("runflow_retries")
-
-
-def retry_dag(dag_id: str) -> DAG:
-    dags: dict[str, DAG] = retries().DAGS
-    return dags[dag_id]
 
 
 def posts(emu: RunflowEmulator) -> dict[str, dict[str, int]]:
@@ -50,7 +44,7 @@ input[26] (client_ref 'ref-26')
 def test_the_failure_message_names_the_failed_items_grouped_by_error(
     runflow_connection: RunflowEmulator, mode: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    run = retry_dag(f"rf_named_failures_{mode}").test()
+    run = scenario(f"rf_named_failures_{mode}").test()
     assert states(run)[("run", -1)] == "failed"
     assert NAMED_MESSAGE in capfd.readouterr().out
     summary = xcom(run, "run", key="summary")
@@ -84,7 +78,7 @@ def test_the_sensor_names_the_failed_items_as_the_operator_does(
 def test_transient_failures_are_re_run_until_every_item_succeeded(
     runflow_connection: RunflowEmulator, mode: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    run = retry_dag(f"rf_retry_transient_{mode}").test()
+    run = scenario(f"rf_retry_transient_{mode}").test()
     assert states(run)[("run", -1)] == "success"
     entries = xcom(run, "run")
     transient = retries().TRANSIENT
@@ -112,7 +106,7 @@ def test_transient_failures_are_re_run_until_every_item_succeeded(
 def test_permanent_failures_fail_the_task_after_every_round_naming_them(
     runflow_connection: RunflowEmulator, mode: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    run = retry_dag(f"rf_retry_permanent_{mode}").test()
+    run = scenario(f"rf_retry_permanent_{mode}").test()
     assert states(run)[("run", -1)] == "failed"
     out = capfd.readouterr().out
     assert (
