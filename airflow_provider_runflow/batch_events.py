@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from airflow_provider_runflow.airflow_exceptions import airflow_exception
 from airflow_provider_runflow.batching.outcome import finished_batches, items_failed_error, summarize
 from airflow_provider_runflow.batching.policy import FailurePolicy
-from airflow_provider_runflow.batching.results import Tally
+from airflow_provider_runflow.batching.results import Tally, ordered_results
 from airflow_provider_runflow.batching.tracker import BatchState
-from airflow_provider_runflow.batching.results import ordered_results
 from airflow_provider_runflow.client import ItemsQuery, RunflowClient, RunflowError, calls
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.links.batch import XCOM_BATCH_URL, batch_url

@@ -39,13 +39,13 @@ def _name(item: dict[str, Any]) -> str:
 
 
 def describe_failures(items: Iterable[dict[str, Any]], total: int) -> str:
-    """Lines naming the first failed items grouped by identical error ("7 × CODE: message: input[3], ..."),
+    """Lines naming the first failed items grouped by identical error ("7 \u00d7 CODE: message: input[3], ..."),
     then "and N more" for the ``total`` failed items not named."""
     named = list(items)[:NAMED_IN_MESSAGE]
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in named:
         groups.setdefault(error_label(item), []).append(item)
-    lines = [f"{len(group)} × {label}: {', '.join(_name(i) for i in group)}" for label, group in groups.items()]
+    lines = [f"{len(group)} \u00d7 {label}: {', '.join(_name(i) for i in group)}" for label, group in groups.items()]
     if total > len(named):
         lines.append(f"and {total - len(named)} more")
     return "\n".join(f"  {line}" for line in lines)

@@ -213,7 +213,10 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         chunks = self._plan_chunks([inputs[i] for i in failed], context, last.number + 1)
         self.log.info(
             "round %d: re-running %d failed items in %d batch%s",
-            last.number + 1, len(failed), len(chunks), "" if len(chunks) == 1 else "es",
+            last.number + 1,
+            len(failed),
+            len(chunks),
+            "" if len(chunks) == 1 else "es",
         )
         batch_ids = self._submit(chunks, context, last.number + 1)
         return Round(last.number + 1, batch_ids, [len(chunk.inputs) for chunk in chunks], failed)

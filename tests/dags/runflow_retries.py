@@ -15,7 +15,7 @@ from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 
 MODEL = "acme/test-model"
 START = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
-FAST = {"poll_interval": 0.1}
+FAST: dict[str, Any] = {"poll_interval": 0.1}
 MODES = {"deferred": True, "blocking": False}
 
 TRANSIENT = {7: 1, 23: 2, 45: 1, 60: 1, 88: 2, 101: 1, 130: 2, 150: 1, 177: 1, 199: 2}

@@ -29,11 +29,12 @@ def posts(emu: RunflowEmulator) -> dict[str, dict[str, int]]:
 
 
 NAMED_MESSAGE = """21 of 30 items did not succeed (max_failed_items=0). Failed items:
-  7 × WORKER_LOST: the GPU worker went away (attempt 1): input[1] (client_ref 'ref-1'), \
+  7 \u00d7 WORKER_LOST: the GPU worker went away (attempt 1): input[1] (client_ref 'ref-1'), \
 input[3] (client_ref 'ref-3'), input[5] (client_ref 'ref-5'), input[7] (client_ref 'ref-7'), \
 input[9] (client_ref 'ref-9'), input[11] (client_ref 'ref-11'), input[13] (client_ref 'ref-13')
-  13 × MODEL_ERROR: acme/test-model failed on purpose (input fail=true): input[2] (client_ref 'ref-2'), input[4] (client_ref 'ref-4'), input[6] (client_ref 'ref-6'), \
-input[8] (client_ref 'ref-8'), input[10] (client_ref 'ref-10'), input[12] (client_ref 'ref-12'), \
+  13 \u00d7 MODEL_ERROR: acme/test-model failed on purpose (input fail=true): input[2] (client_ref 'ref-2'), \
+input[4] (client_ref 'ref-4'), input[6] (client_ref 'ref-6'), input[8] (client_ref 'ref-8'), \
+input[10] (client_ref 'ref-10'), input[12] (client_ref 'ref-12'), \
 input[14] (client_ref 'ref-14'), input[16] (client_ref 'ref-16'), input[18] (client_ref 'ref-18'), \
 input[20] (client_ref 'ref-20'), input[22] (client_ref 'ref-22'), input[24] (client_ref 'ref-24'), \
 input[26] (client_ref 'ref-26')
@@ -84,7 +85,9 @@ def test_transient_failures_are_re_run_until_every_item_succeeded(
     transient = retries().TRANSIENT
     assert [e["index"] for e in entries] == list(range(200))
     assert [e["client_ref"] for e in entries] == [f"ref-{i}" for i in range(200)]
-    assert all(e["status"] == "succeeded" and e["output"]["text"] == f"{mode}-{i}".upper() for i, e in enumerate(entries))
+    assert all(
+        e["status"] == "succeeded" and e["output"]["text"] == f"{mode}-{i}".upper() for i, e in enumerate(entries)
+    )
     assert [e["attempts"] for e in entries] == [1 + transient.get(i, 0) for i in range(200)]
     summary = xcom(run, "run", key="summary")
     assert [(r["round"], r["items"], r["batches"], r["succeeded"], r["failed"]) for r in summary["rounds"]] == [
@@ -111,10 +114,14 @@ def test_permanent_failures_fail_the_task_after_every_round_naming_them(
     out = capfd.readouterr().out
     assert (
         "3 of 30 items did not succeed (max_failed_items=0). Failed items:\n"
-        "  3 × MODEL_ERROR: acme/test-model failed on purpose (input fail=true): input[3] (client_ref 'ref-3'), "
+        "  3 \u00d7 MODEL_ERROR: acme/test-model failed on purpose (input fail=true): input[3] (client_ref 'ref-3'), "
         "input[11] (client_ref 'ref-11'), input[12] (client_ref 'ref-12')"
     ) in out
     summary = xcom(run, "run", key="summary")
     assert [(r["round"], r["items"], r["failed"]) for r in summary["rounds"]] == [(0, 30, 4), (1, 4, 3), (2, 3, 3)]
-    assert [(i["index"], i["client_ref"]) for i in summary["failed_items"]] == [(3, "ref-3"), (11, "ref-11"), (12, "ref-12")]
+    assert [(i["index"], i["client_ref"]) for i in summary["failed_items"]] == [
+        (3, "ref-3"),
+        (11, "ref-11"),
+        (12, "ref-12"),
+    ]
     assert posts(runflow_connection) == {CREATE: {"201": 3}}

@@ -34,7 +34,7 @@ INPUTS = [
     }
     for i in range(200)
 ]
-ARGS = {"task_id": "run", "model": "acme/test-model", "retry_failed_items": 2, "deferrable": False}
+ARGS: dict[str, Any] = {"task_id": "run", "model": "acme/test-model", "retry_failed_items": 2, "deferrable": False}
 
 WORKER = textwrap.dedent(
     """
@@ -54,7 +54,9 @@ WORKER = textwrap.dedent(
 
 def assert_all_succeeded_in_order(entries: list[dict[str, Any]], text: str) -> None:
     assert [e["index"] for e in entries] == list(range(200))
-    assert all(e["status"] == "succeeded" and e["output"]["text"] == f"{text}-{i}".upper() for i, e in enumerate(entries))
+    assert all(
+        e["status"] == "succeeded" and e["output"]["text"] == f"{text}-{i}".upper() for i, e in enumerate(entries)
+    )
     assert [e["attempts"] for e in entries] == [1 + TRANSIENT.get(i, 0) for i in range(200)]
 
 
@@ -78,9 +80,8 @@ def test_a_worker_killed_in_round_2_is_retried_onto_round_2s_batch(
         worker.wait()
     assert worker.returncode == -signal.SIGKILL
 
-    entries = RunflowBatchOperator(**ARGS, inputs=INPUTS, poll_interval=0.1).execute(
-        {"ti": TaskInstanceStub(run_id="manual__rounds")}  # type: ignore[arg-type]
-    )
+    try_2 = RunflowBatchOperator(**ARGS, inputs=INPUTS, poll_interval=0.1)
+    entries = try_2.execute({"ti": TaskInstanceStub(run_id="manual__rounds")})  # type: ignore[typeddict-item]
 
     counters = runflow_connection.counters()
     figures(
