@@ -63,7 +63,11 @@ class BatchWaiterMixin:
 
     runflow_conn_id: str
     runflow_batch_url: str | None = None
-    reruns_failed_items = False
+
+    @property
+    def reruns_failed_items(self) -> bool:
+        """Only the operator re-runs failed items, and only when asked to."""
+        return False
 
     @cached_property
     def hook(self) -> RunflowHook:

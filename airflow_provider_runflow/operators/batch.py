@@ -23,7 +23,7 @@ from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
 from airflow_provider_runflow.batching.rounds import RERUN_STATUSES, Round
 from airflow_provider_runflow.batching.tracker import BatchState, BatchTracker
-from airflow_provider_runflow.client import RunflowInputError
+from airflow_provider_runflow.client import RunflowError, RunflowInputError
 from airflow_provider_runflow.client.cancellation import cancel_batches, may_cancel
 from airflow_provider_runflow.client.validation import (
     parse_model_ref,
@@ -141,7 +141,7 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
             )
 
     @property
-    def reruns_failed_items(self) -> bool:  # type: ignore[override]
+    def reruns_failed_items(self) -> bool:
         """With retry rounds, a batch that failed with its items is judged by their last attempts."""
         return self.retry_failed_items > 0
 
@@ -196,15 +196,7 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
     def _next_round(self, context: Context, rounds: list[Round], submitted_at: float) -> Round | None:
         """The batches re-running the items the last round left failed, if rounds and time are left."""
         last = rounds[-1]
-        if last.number >= self.retry_failed_items:
-            return None
-        with self.hook.get_conn() as client:
-            failed = [
-                last.input_index(entry["index"])
-                for entry in failed_entries(client, last.states)
-                if entry["status"] in RERUN_STATUSES
-            ]
-        if not failed:
+        if last.number >= self.retry_failed_items or not (failed := self._failed_inputs(last)):
             return None
         if time.time() >= submitted_at + self.timeout:
             self.log.warning("No time left to re-run %d failed items: the deadline passed", len(failed))
@@ -220,6 +212,18 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         )
         batch_ids = self._submit(chunks, context, last.number + 1)
         return Round(last.number + 1, batch_ids, [len(chunk.inputs) for chunk in chunks], failed)
+
+    def _failed_inputs(self, finished: Round) -> list[int]:
+        """Input indexes of the items of a finished round that ended failed, errored or cancelled."""
+        try:
+            with self.hook.get_conn() as client:
+                return [
+                    finished.input_index(entry["index"])
+                    for entry in failed_entries(client, finished.states)
+                    if entry["status"] in RERUN_STATUSES
+                ]
+        except RunflowError as err:
+            raise airflow_exception(err) from None
 
     def _plan(self, context: Context) -> list[Chunk]:
         """Check everything locally (no request is sent for bad input) and split it into batches.
