@@ -129,6 +129,7 @@ CATALOG: dict[str, CatalogModel] = {
                 ModelInput("width", "integer"),
                 ModelInput("height", "integer"),
                 ModelInput("seed", "integer"),
+                ModelInput("fail_attempts", "integer"),
             ),
             Decimal("0.0040"),
             _image,
