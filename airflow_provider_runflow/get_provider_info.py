@@ -30,7 +30,29 @@ PROVIDER_INFO: dict[str, Any] = {
     "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.sensors.batch"]}],
     "hooks": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.hooks.runflow"]}],
     "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.triggers.batch"]}],
-    "extra-links": ["airflow_provider_runflow.links.batch.RunflowBatchLink"],
+    "extra-links": [
+        "airflow_provider_runflow.links.batch.RunflowBatchLink",
+        "airflow_provider_runflow.links.outputs.RunflowOutputsLink",
+    ],
+    # The "Runflow outputs" UI plugin is registered by the airflow.plugins entry point alone (docs/ui.md).
+    "config": {
+        "runflow": {
+            "description": "The Runflow provider's settings.",
+            "options": {
+                "ui_storage_roots": {
+                    "description": (
+                        "Object-storage locations (comma-separated URI prefixes) from which the Runflow "
+                        "outputs page may read results files (output_path) and stored media. Empty: none; "
+                        "the page then shows results kept in XCom and Runflow's own URLs only."
+                    ),
+                    "version_added": "0.2.0",
+                    "type": "string",
+                    "example": "s3://my-bucket/runflow,file:///data/runflow",
+                    "default": "",
+                }
+            },
+        }
+    },
     "connection-types": [
         {
             "hook-class-name": "airflow_provider_runflow.hooks.runflow.RunflowHook",

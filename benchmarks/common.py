@@ -20,6 +20,7 @@ SECTIONS = {
     "economy": "Request economy",
     "collection": "Result collection",
     "media": "Media persistence",
+    "outputs_page": "Runflow outputs page",
 }
 
 

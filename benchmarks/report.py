@@ -130,6 +130,17 @@ def _media(media: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _outputs_page(rows: list[dict[str, Any]]) -> list[str]:
+    lines = ["| results kept as | request | items | median ms | p95 ms | page KiB | load avg |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for row in rows:
+        figures = (
+            f"{row['median_ms']:.1f} | {row['p95_ms']:.1f} | {_fmt(row.get('kib'), 1)} | {_fmt(row['load_avg_1m'])}"
+        )
+        lines.append(f"| {row['source']} | {row['case']} | {row['items']:,} | {figures} |")
+    return lines
+
+
 def _header(results: dict[str, Any]) -> list[str]:
     runs = results.get("runs", {})
     lines = ["| section | date | command | machine |", "|---|---|---|---|"]
@@ -162,6 +173,8 @@ def write_report(results: dict[str, Any], docs: Path = ROOT / "docs", notes: str
     if media := results.get("media"):
         media_plot(media, images / "bench-media.png")
         body += [f"\n## {SECTIONS['media']}\n", *_media(media), "\n![media](images/bench-media.png)\n"]
+    if outputs_page := results.get("outputs_page"):
+        body += [f"\n## {SECTIONS['outputs_page']}\n", *_outputs_page(outputs_page)]
     body.append(notes)
     target = docs / "benchmarks.md"
     target.write_text("\n".join(body) + "\n")

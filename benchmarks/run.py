@@ -1,6 +1,6 @@
 """Run the benchmarks and write ``benchmarks/results/latest.json`` and ``docs/benchmarks.md``.
 
-python -m benchmarks.run            # full: trigger scale at N=100, 1,000, 5,000 (~20 min), economy, collection
+python -m benchmarks.run            # full: trigger scale at N=100, 1,000, 5,000 (~20 min), the others
 python -m benchmarks.run --smoke    # CI size, under 90 s; figures not asserted
 python -m benchmarks.run --sections economy,collection   # re-run some sections, keep the others' figures
 python -m benchmarks.run --sections media   # media persistence: 1,000 images, 20 x 50 MiB videos vs bare aiohttp
@@ -75,6 +75,10 @@ def _run_section(name: str, smoke: bool, sizes: str, previous: Any) -> Any:
         from benchmarks.media import run_media
 
         return run_media(images=50, videos=2, video_mib=5) if smoke else run_media()
+    if name == "outputs_page":
+        from benchmarks.outputs_page import run_outputs_page
+
+        return run_outputs_page(items=1000 if smoke else 10_000, repeats=5 if smoke else 20)
     raise SystemExit(f"unknown section {name!r}")
 
 

@@ -33,6 +33,7 @@ from airflow_provider_runflow.client.validation import (
 )
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.links.batch import RunflowBatchLink
+from airflow_provider_runflow.links.outputs import RunflowOutputsLink
 from airflow_provider_runflow.media.options import MediaOptions
 from airflow_provider_runflow.media.persist import check_media, open_copier, persisted
 from airflow_provider_runflow.operators.collection import batch_entries, rerun_entries, write_jsonl
@@ -90,7 +91,7 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         "media_path",
     )
     template_fields_renderers = {"inputs": "json", "metadata": "json"}
-    operator_extra_links = (RunflowBatchLink(),)
+    operator_extra_links = (RunflowBatchLink(), RunflowOutputsLink())
     ui_color = "#e8f0fe"
 
     def __init__(

@@ -225,6 +225,8 @@ class AirflowStack:
                 {"conn_type": "runflow", "host": self.emulator_url, "password": self.api_key}
             ),
             "RUNFLOW_EXAMPLE_OUTPUT_DIR": str(self.root / "example-output"),
+            # Where the "Runflow outputs" page may read results files and stored media from.
+            "AIRFLOW__RUNFLOW__UI_STORAGE_ROOTS": (self.root / "example-output").as_uri(),
         }
 
     def _prepare_dags(self) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from airflow_stack import AirflowStack, running_stack
+from browser_support import CHROMIUM, LAUNCH_ARGS
 from fullstack_support import WatchedRun, watch_run
 
 
@@ -19,3 +21,17 @@ def stack() -> Iterator[AirflowStack]:
 def first_run(stack: AirflowStack) -> WatchedRun:
     """The full-stack DAG run once, with its defaults (150 inputs of 20 s items)."""
     return watch_run(stack)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Headless Chromium (``browser_support``), one for the session; each test opens its own pages."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser extra)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -10,41 +10,28 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from airflow_stack import FULLSTACK_DAG_ID, ROOT, AirflowStack
+from airflow_stack import FULLSTACK_DAG_ID, AirflowStack
+from browser_support import IMAGES
 from fullstack_support import RUN_TASK, WatchedRun
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Locator, Page
+    from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = pytest.mark.fullstack
 
-CHROMIUM = Path("/usr/bin/chromium")
-IMAGES = ROOT / "docs" / "images"
 CONN_ID = "runflow_ui"
 DASHBOARD = "https://app.runflow.io"
 
 
 @pytest.fixture(scope="module")
-def page(stack: AirflowStack) -> Iterator[Page]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser extra)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-            tab.set_default_timeout(30_000)
-            yield tab
-        finally:
-            browser.close()
+def page(chromium: Browser) -> Iterator[Page]:
+    tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    tab.set_default_timeout(30_000)
+    yield tab
+    tab.close()
 
 
 def test_runflow_connection_form_saves_what_the_hook_reads(stack: AirflowStack, page: Page) -> None:

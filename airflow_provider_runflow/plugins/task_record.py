@@ -1,0 +1,127 @@
+"""What one task instance recorded: its result entries (or their manifest), summary, batch ids and batch link.
+
+Resolved once per request, by one FastAPI dependency, from Airflow's metadata DB: the rows are
+read as the REST API reads them (``XComModel``, bypassing any custom XCom backend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Query, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from airflow_provider_runflow.links.batch import XCOM_BATCH_URL
+
+RETURN_VALUE, SUMMARY, BATCH_IDS = "return_value", "summary", "batch_ids"
+_KEYS = (RETURN_VALUE, SUMMARY, BATCH_IDS, XCOM_BATCH_URL)
+
+
+def db_session() -> Iterator[Session]:
+    from airflow.utils.session import create_session
+
+    with create_session(scoped=False) as session:
+        yield session
+
+
+def map_index_param(map_index: Annotated[str, Query()] = "-1") -> int:
+    """The ``map_index`` query parameter; ``{MAP_INDEX}`` (left unreplaced for unmapped tasks) or junk means -1."""
+    try:
+        return int(map_index)
+    except ValueError:
+        return -1
+
+
+@dataclass(frozen=True)
+class TaskKey:
+    """One task instance, as the page's URLs name it."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int = -1
+
+    def query(self) -> dict[str, str]:
+        return {"dag_id": self.dag_id, "run_id": self.run_id, "task_id": self.task_id, "map_index": str(self.map_index)}
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """The XComs of a task instance that the page shows, and the instance's state."""
+
+    key: TaskKey
+    state: str | None
+    operator: str | None
+    xcoms: dict[str, Any] = field(default_factory=dict)
+    map_indexes: tuple[int, ...] = ()
+    """For an unmapped request of a mapped task: the map indexes that exist."""
+
+    @property
+    def returned(self) -> Any:
+        return self.xcoms.get(RETURN_VALUE)
+
+    @property
+    def manifest(self) -> dict[str, Any] | None:
+        """The ``output_path`` manifest the operator returns instead of the entries, if that is what it returned."""
+        value = self.returned
+        return value if isinstance(value, dict) and isinstance(value.get("output_path"), str) else None
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        value = self.xcoms.get(SUMMARY)
+        return value if isinstance(value, dict) else None
+
+    @property
+    def batch_ids(self) -> list[str]:
+        value = self.xcoms.get(BATCH_IDS) or (self.summary or {}).get("batch_ids") or []
+        return [str(batch_id) for batch_id in value] if isinstance(value, list) else []
+
+    @property
+    def batch_url(self) -> str | None:
+        value = self.xcoms.get(XCOM_BATCH_URL)
+        return value if isinstance(value, str) and value.startswith(("http://", "https://")) else None
+
+
+def read_record(session: Session, key: TaskKey) -> TaskRecord | None:
+    """The task instance's record, or None when the DB has no such task instance."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+
+    where = (TaskInstance.dag_id == key.dag_id, TaskInstance.run_id == key.run_id, TaskInstance.task_id == key.task_id)
+    row = session.execute(
+        select(TaskInstance.state, TaskInstance.operator).where(*where, TaskInstance.map_index == key.map_index)
+    ).first()
+    if row is None:
+        mapped = tuple(session.scalars(select(TaskInstance.map_index).where(*where).order_by(TaskInstance.map_index)))
+        return TaskRecord(key, None, None, map_indexes=mapped) if mapped else None
+    rows = session.scalars(
+        select(XComModel).where(
+            XComModel.dag_id == key.dag_id,
+            XComModel.run_id == key.run_id,
+            XComModel.task_id == key.task_id,
+            XComModel.map_index == key.map_index,
+            XComModel.key.in_(_KEYS),
+        )
+    )
+    xcoms = {xcom.key: XComModel.deserialize_value(xcom) for xcom in rows}
+    return TaskRecord(key, None if row.state is None else str(row.state), row.operator, xcoms)
+
+
+def task_record(
+    session: Annotated[Session, Depends(db_session)],
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: Annotated[int, Depends(map_index_param)],
+) -> TaskRecord:
+    """The FastAPI dependency every route resolves its task instance through (after the access check)."""
+    record = read_record(session, TaskKey(dag_id, run_id, task_id, map_index))
+    if record is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such task instance")
+    return record
+
+
+RecordDep = Annotated[TaskRecord, Depends(task_record)]

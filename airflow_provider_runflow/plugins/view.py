@@ -1,0 +1,214 @@
+"""The page's data: one page of a task instance's items, with the header of its run, as pydantic models."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic import BaseModel
+
+from airflow_provider_runflow.plugins.entries import (
+    BUCKETS,
+    EntriesError,
+    PageRequest,
+    bucket,
+    count_buckets,
+    counts_by_filter,
+    jsonl_entries,
+    jsonl_page,
+    page_of,
+)
+from airflow_provider_runflow.plugins.media import Preview, StorageRoot, previews, within_roots
+from airflow_provider_runflow.plugins.task_record import TaskKey, TaskRecord
+
+
+class ItemView(BaseModel):
+    """One item of the grid."""
+
+    index: int | None
+    client_ref: str | None
+    status: str | None
+    bucket: str
+    error: str | None
+    cost: str | None
+    attempts: int | None
+    batch_id: str | None
+    run_id: str | None
+    output: Any
+    previews: list[Preview]
+
+
+class BatchView(BaseModel):
+    batch_id: str
+    url: str | None
+
+
+class OutputsView(BaseModel):
+    """Everything the page shows; also served as JSON by the ``/items`` route."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    state: str | None
+    summary: dict[str, Any] | None
+    rounds: list[dict[str, Any]]
+    batches: list[BatchView]
+    output_path: str | None
+    notice: str | None
+    status: str
+    page: int
+    per_page: int
+    pages: int
+    matching: int
+    counts: dict[str, int]
+    items: list[ItemView]
+    map_indexes: list[int]
+
+
+def build_view(record: TaskRecord, request: PageRequest, roots: tuple[StorageRoot, ...]) -> OutputsView:
+    """The requested page of ``record``'s items (stored media confined to ``roots``) and its header."""
+    entries, counts, notice = _read_page(record, request, roots)
+    matching = counts.get(request.status, 0)
+    now = datetime.datetime.now(datetime.UTC)
+    key, summary = record.key, record.summary
+    return OutputsView(
+        **{field: getattr(key, field) for field in ("dag_id", "run_id", "task_id", "map_index")},
+        state=record.state,
+        summary=summary,
+        rounds=_rounds(summary),
+        batches=_batches(record),
+        output_path=record.manifest["output_path"] if record.manifest else None,
+        notice=notice,
+        status=request.status,
+        page=request.page,
+        per_page=request.per_page,
+        pages=max(1, math.ceil(matching / request.per_page)),
+        matching=matching,
+        counts=counts,
+        items=[_item(entry, key, roots, now) for entry in entries],
+        map_indexes=list(record.map_indexes),
+    )
+
+
+Page = tuple[list[dict[str, Any]], dict[str, int], str | None]
+
+
+def _read_page(record: TaskRecord, request: PageRequest, roots: tuple[StorageRoot, ...]) -> Page:
+    """The page's entries, the count per filter, and a notice when the entries cannot all be shown."""
+    returned, manifest = record.returned, record.manifest
+    if manifest is not None:
+        return _jsonl_page(manifest["output_path"], record.summary, request, roots)
+    if isinstance(returned, list) and all(isinstance(entry, dict) for entry in returned):
+        counts = _summary_counts(record.summary) or counts_by_filter(count_buckets(returned))
+        return page_of(returned, request), counts, None
+    failed = (record.summary or {}).get("failed_items")
+    if returned is None and isinstance(failed, list) and all(isinstance(entry, dict) for entry in failed):
+        note = "The task returned no results; these are the failed items its summary names."
+        return page_of(failed, request), counts_by_filter(count_buckets(failed)), note
+    return [], counts_by_filter({}), _nothing_to_show(record)
+
+
+def _summary_counts(summary: dict[str, Any] | None) -> dict[str, int] | None:
+    """Entries per filter from the ``summary`` XCom, which counts them as the entries were collected."""
+    if summary is None or not all(isinstance(summary.get(name), int) for name in BUCKETS):
+        return None
+    return counts_by_filter({name: summary[name] for name in BUCKETS})
+
+
+def _nothing_to_show(record: TaskRecord) -> str:
+    if record.map_indexes:
+        return "This task is mapped: open one of its mapped task instances."
+    if record.returned is not None:
+        return "This task's return value is not a list of Runflow result entries."
+    if record.operator and record.operator != "RunflowBatchOperator" and not record.summary:
+        return f"This task ({record.operator}) records no Runflow results."
+    return f"This task recorded no results (state: {record.state or 'unknown'})."
+
+
+def _jsonl_page(uri: str, summary: dict[str, Any] | None, request: PageRequest, roots: tuple[StorageRoot, ...]) -> Page:
+    if not within_roots(uri, roots):
+        note = f"The results are in {uri}, outside the locations this page may read ([runflow] ui_storage_roots)."
+        return [], counts_by_filter({}), note
+    try:
+        counts = _summary_counts(summary)
+        if counts is None:
+            with open_lines(uri) as lines:
+                counts = counts_by_filter(count_buckets(jsonl_entries(lines)))
+        with open_lines(uri) as lines:
+            return jsonl_page(lines, request), counts, None
+    except FileNotFoundError:
+        return [], counts_by_filter({}), f"The results file {uri} does not exist (any more)."
+    except (EntriesError, OSError) as err:
+        reason = err if isinstance(err, EntriesError) else type(err).__name__
+        return [], counts_by_filter({}), f"The results file {uri} cannot be read: {reason}."
+
+
+@contextmanager
+def open_lines(uri: str) -> Iterator[Iterator[str]]:
+    """The lines of a text file in object storage, read as they are consumed."""
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    with ObjectStoragePath(uri).open("r") as file:  # type: ignore[no-untyped-call]
+        yield iter(file)
+
+
+def _item(entry: dict[str, Any], key: TaskKey, roots: tuple[StorageRoot, ...], now: datetime.datetime) -> ItemView:
+    index = entry.get("index") if isinstance(entry.get("index"), int) else None
+
+    def media_url(k: int) -> str:
+        return "media?" + urlencode({**key.query(), "item": index, "media": k})
+
+    attempts = entry.get("attempts")
+    return ItemView(
+        index=index,
+        client_ref=_text(entry.get("client_ref")),
+        status=_text(entry.get("status")),
+        bucket=bucket(entry.get("status")),
+        error=_error_text(entry.get("error")),
+        cost=_text(entry.get("cost")),
+        attempts=attempts if isinstance(attempts, int) else None,
+        batch_id=_text(entry.get("batch_id")),
+        run_id=_text(entry.get("run_id")),
+        output=entry.get("output"),
+        previews=previews(entry, media_url, roots, now) if index is not None else [],
+    )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _error_text(error: Any) -> str | None:
+    """``CODE: message`` for Runflow's error objects; other values as they are (JSON for structures)."""
+    if error is None or isinstance(error, str):
+        return error
+    if isinstance(error, dict) and ("code" in error or "message" in error):
+        return ": ".join(str(error[part]) for part in ("code", "message") if error.get(part) is not None)
+    return json.dumps(error, sort_keys=True)
+
+
+def _rounds(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The per-round counts of a run with retry rounds, as a list of objects whatever shape they come in."""
+    rounds = (summary or {}).get("rounds")
+    if isinstance(rounds, dict):
+        rounds = [{"round": name, **value} if isinstance(value, dict) else {"round": name, "items": value}
+                  for name, value in rounds.items()]  # fmt: skip
+    return [r for r in rounds if isinstance(r, dict)] if isinstance(rounds, list) else []
+
+
+def _batches(record: TaskRecord) -> list[BatchView]:
+    """Each batch with its dashboard link: the recorded link of the first, the same link with each id for the rest."""
+    ids, url = record.batch_ids, record.batch_url
+    if not ids:
+        return []
+    template = url[: -len(ids[0])] if url and url.endswith(ids[0]) else None
+    return [
+        BatchView(batch_id=batch_id, url=url if i == 0 else (template + batch_id if template else None))
+        for i, batch_id in enumerate(ids)
+    ]

@@ -1,0 +1,137 @@
+"""The page's pure decisions: which files lie under a storage root, when Runflow URLs expire, what a page reads."""
+
+from __future__ import annotations
+
+import datetime
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from airflow_provider_runflow.plugins.entries import EntriesError, PageRequest, bucket, jsonl_entry, jsonl_page
+from airflow_provider_runflow.plugins.media import media_kind, parse_roots, url_expiry, url_previews, within_roots
+
+NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
+
+
+@pytest.mark.parametrize(
+    ("uri", "inside"),
+    [
+        ("s3://media/runflow/dag/run/00001.png", True),
+        ("s3://aws_media@media/runflow/x.png", False),  # another connection is another root
+        ("s3://media/runflow", False),  # the root itself is no file
+        ("s3://media/runflow-other/x.png", False),  # a sibling that shares the prefix
+        ("s3://media/runflow/../secrets/x.png", False),
+        ("s3://media/runflow/./x.png", False),
+        ("s3://media/runflow//x.png", False),
+        ("s3://media/runflow/x.png?versionId=1", False),
+        ("S3://media/runflow/x.png", True),
+        ("gs://media/runflow/x.png", False),
+        ("https://media/runflow/x.png", False),
+        ("/data/runflow/x.png", False),
+        ("file:///data/runflow/x.png", True),
+        ("file:///data/runflow\\..\\x.png", False),
+    ],
+)
+def test_which_uris_lie_under_the_storage_roots(uri: str, inside: bool) -> None:
+    roots = parse_roots(" s3://media/runflow/ ,file:///data/runflow")
+
+    assert within_roots(uri, roots) is inside
+
+
+@pytest.mark.parametrize("setting", ["https://cdn/x", "relative/path", "s3://bucket/../x", "", " , "])
+def test_unusable_roots_are_ignored(setting: str) -> None:
+    assert parse_roots(setting) == ()
+
+
+@pytest.mark.parametrize(
+    ("url", "expires"),
+    [
+        ("https://b.s3.amazonaws.com/x.png?X-Amz-Date=20260601T110000Z&X-Amz-Expires=3600&X-Amz-Signature=s",
+         datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)),
+        ("https://storage.googleapis.com/x.mp4?x-goog-date=20260601T000000Z&x-goog-expires=60",
+         datetime.datetime(2026, 6, 1, 0, 1, tzinfo=datetime.UTC)),
+        ("https://cdn.example/x.png?Expires=1780315200&Signature=s",
+         datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)),
+        ("https://cdn.example/x.png", None),
+        ("https://cdn.example/x.png?X-Amz-Date=garbage&X-Amz-Expires=60", None),
+    ],
+)  # fmt: skip
+def test_presigned_urls_say_when_they_expire(url: str, expires: datetime.datetime | None) -> None:
+    assert url_expiry(url) == expires
+
+
+def test_runflow_urls_are_shown_inline_only_over_https_and_until_they_expire() -> None:
+    output: dict[str, Any] = {
+        "image_url": "https://cdn.example/a.png",
+        "frames": [{"video_url": "https://cdn.example/b.mp4?Expires=1780311600"}],
+        "preview": "http://cdn.example/c.jpg",
+        "page": "https://cdn.example/report",
+        "caption": "https://is text too",
+    }
+
+    found = [(p.kind, p.src, p.note) for p in url_previews(output, NOW)]
+
+    assert found == [
+        ("image", "https://cdn.example/a.png", None),
+        ("link", "http://cdn.example/c.jpg", None),
+        ("link", "https://cdn.example/report", None),
+        ("link", "https://is text too", None),
+        ("link", None, "Runflow URL expired at 2026-06-01 11:00 UTC"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("image/png", "image"), ("video/mp4", "video"), ("https://x/a.JPG?sig=1", "image"), ("s3://b/v.webm", "video"),
+     ("https://x/a", "link"), ("application/json", "link")],
+)  # fmt: skip
+def test_media_kind_comes_from_the_content_type_or_the_name(name: str, kind: str) -> None:
+    assert media_kind(name) == kind
+
+
+@pytest.mark.parametrize(("status", "found"), [("succeeded", "succeeded"), ("Canceled", "cancelled"),
+                                               ("errored", "other"), (None, "other"), (3, "other")])  # fmt: skip
+def test_item_statuses_fall_in_the_summarys_buckets(status: Any, found: str) -> None:
+    assert bucket(status) == found
+
+
+class Lines:
+    """A file's lines that count how many were read."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines, self.read = lines, 0
+
+    def __iter__(self) -> Any:
+        for line in self.lines:
+            self.read += 1
+            yield line
+
+
+def test_an_unfiltered_page_of_json_lines_reads_no_further_than_that_page() -> None:
+    lines = Lines([f'{{"index": {i}, "status": "succeeded"}}\n' for i in range(10_000)])
+
+    page = jsonl_page(iter(lines), PageRequest(page=2, per_page=50))
+
+    assert [entry["index"] for entry in page] == list(range(50, 100))
+    assert lines.read == 100
+
+
+def test_a_broken_line_is_named_by_number_without_its_content() -> None:
+    lines = ['{"index": 0}\n', "password=hunter2\n"]
+
+    with pytest.raises(EntriesError, match=r"^line 2 is not JSON$"):
+        jsonl_page(iter(lines), PageRequest())
+    assert jsonl_entry(iter(lines), 0) == {"index": 0}
+
+
+def test_loading_the_plugin_imports_no_web_framework() -> None:
+    """Task processes load every plugin: the FastAPI app is imported by the api-server's first request only."""
+    code = (
+        "import sys; from airflow_provider_runflow.plugins.runflow_outputs import RunflowOutputsPlugin; "
+        "print(sorted(m for m in ('fastapi', 'airflow.api_fastapi.core_api.security') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert done.stdout.strip().splitlines()[-1] == "[]"
