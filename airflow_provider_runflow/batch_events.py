@@ -8,15 +8,16 @@ XCom, the failure policy, and any failure as the exception of :mod:`.airflow_exc
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_runflow.airflow_exceptions import airflow_exception
-from airflow_provider_runflow.batching.outcome import RunflowItemsFailedError, finished_batches, summarize
+from airflow_provider_runflow.batching.outcome import finished_batches, items_failed_error, summarize
 from airflow_provider_runflow.batching.policy import FailurePolicy
-from airflow_provider_runflow.batching.results import Tally
+from airflow_provider_runflow.batching.results import Tally, ordered_results
 from airflow_provider_runflow.batching.tracker import BatchState
-from airflow_provider_runflow.client import RunflowError
+from airflow_provider_runflow.client import ItemsQuery, RunflowClient, RunflowError, calls
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.links.batch import XCOM_BATCH_URL, batch_url
 
@@ -46,6 +47,10 @@ class BatchWaiter(Protocol):
     @property
     def is_sensor(self) -> bool: ...
 
+    @property
+    def reruns_failed_items(self) -> bool:
+        """Whether failed items were re-run, so a batch that failed with its items is judged by them."""
+
     def collect(self, context: Context, states: list[BatchState]) -> tuple[Any, Tally]:
         """The task's return value (None: the summary) and the tally of the items it counted."""
 
@@ -58,6 +63,11 @@ class BatchWaiterMixin:
 
     runflow_conn_id: str
     runflow_batch_url: str | None = None
+
+    @property
+    def reruns_failed_items(self) -> bool:
+        """Only the operator re-runs failed items, and only when asked to."""
+        return False
 
     @cached_property
     def hook(self) -> RunflowHook:
@@ -80,7 +90,7 @@ def handle_event(task: BatchWaiter, context: Context, event: dict[str, Any]) -> 
     """Finish a wait: the task's result, with link and ``summary`` published, or the exception it ends in."""
     record_batch_url(task, context, event.get("batches") or [])
     try:
-        states = finished_batches(event)
+        states = finished_batches(event, judge_items=task.reruns_failed_items)
         value, tally = task.collect(context, states)
     except RunflowError as err:
         raise _exception(task, err) from None
@@ -89,9 +99,29 @@ def handle_event(task: BatchWaiter, context: Context, event: dict[str, Any]) -> 
     context["ti"].xcom_push(key="summary", value=summary)
     task.log.info("Runflow summary: %s", summary)
     if violation := task.policy.violation(tally.not_succeeded, tally.total):
-        raise _exception(task, RunflowItemsFailedError(violation))
+        error = items_failed_error(violation, tally)
+        task.log.error("%s", error)
+        raise _exception(task, error)
     task.verify()
     return summary if value is None else value
+
+
+FAILED_ITEM_FIELDS = "id,sequence_index,client_ref,status_code,error"
+"""Projection for naming failed items: no outputs, no inputs."""
+
+
+def failed_entries(client: RunflowClient, states: list[BatchState]) -> Iterator[dict[str, Any]]:
+    """The entries of items that did not succeed, numbered across ``states`` in order.
+
+    Reads the items of only the batches whose counts report a failure: one request per such batch.
+    """
+    start = 0
+    for state in states:
+        total = state.expected_items or state.items_total or 0
+        if (state.items_succeeded or 0) < total:
+            rows = client.send(calls.batch_items(state.batch_id, ItemsQuery(fields=FAILED_ITEM_FIELDS)))
+            yield from (e for e in ordered_results(state.batch_id, rows, start, total) if e["status"] != "succeeded")
+        start += total
 
 
 def record_batch_url(task: BatchWaiter, context: Context, batches: list[dict[str, Any]]) -> None:

@@ -82,6 +82,26 @@ def _economy(economy: dict[str, Any]) -> list[str]:
         minimum = economy["minimum"].get(route, 0)
         lines.append(f"| `{route}` | {count:,} | {minimum:,} | {count - minimum:+,} |")
     lines.append(f"\nPolls: {economy['poll_rounds']} per batch (one per poll round until it finished).")
+    return lines + _retry_economy(economy["retries"]) if economy.get("retries") else lines
+
+
+def _retry_economy(retries: dict[str, Any]) -> list[str]:
+    lines = [
+        f"\nWith `retry_failed_items=2`: {retries['failing']} of {retries['inputs']:,} inputs fail transiently "
+        f"(a third of them twice); {retries['succeeded']:,} of {retries['results']:,} results succeeded, "
+        f"{retries['posts']} POSTs in all.\n",
+        "| round | items | batches (POSTs) | status polls | items reads | succeeded | failed |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['round']} | {r['items']:,} | {r['batches']} | {r['polls']} | {r['item_reads']} | {r['succeeded']:,} "
+        f"| {r['failed']} |"
+        for r in retries["rounds"]
+    ]
+    lines.append(
+        "\nItems reads: one per batch that reported failures, to name the items to re-run, then one per "
+        "batch when the results are collected."
+    )
     return lines
 
 

@@ -10,11 +10,14 @@ from airflow.sdk import DAG
 
 
 def scenario(dag_id: str) -> DAG:
-    """A DAG of ``tests/dags/runflow_scenarios.py`` (or ``example_dags``) by id."""
+    """A DAG of ``tests/dags/runflow_scenarios.py``, ``runflow_retries.py`` (or ``example_dags``) by id."""
     if dag_id.startswith("example_"):
         module = importlib.import_module(dag_id)
         return next(v for v in vars(module).values() if isinstance(v, DAG) and v.dag_id == dag_id)
-    dags: dict[str, DAG] = importlib.import_module("runflow_scenarios").DAGS
+    dags: dict[str, DAG] = {
+        **importlib.import_module("runflow_scenarios").DAGS,
+        **importlib.import_module("runflow_retries").DAGS,
+    }
     return dags[dag_id]
 
 

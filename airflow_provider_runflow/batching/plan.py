@@ -13,9 +13,10 @@ from airflow_provider_runflow.client.models import MAX_BATCH_ITEMS, Batch, Creat
 
 @dataclass(frozen=True)
 class SubmissionScope:
-    """What identifies one logical submission: the task instance, not its try.
+    """What identifies one logical submission: the task instance, not its try, and the retry round.
 
-    ``salt`` lets a user ask for new batches on purpose (e.g. ``"{{ ti.try_number }}"``).
+    ``salt`` lets a user ask for new batches on purpose (e.g. ``"{{ ti.try_number }}"``);
+    ``round`` numbers the re-runs of failed items (0: the first submission).
     """
 
     dag_id: str
@@ -23,6 +24,7 @@ class SubmissionScope:
     run_id: str
     map_index: int = -1
     salt: str = ""
+    round: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def plan_chunks(
 ) -> list[Chunk]:
     """Split ``inputs`` into chunks of at most ``chunk_size``, each with its create call and Idempotency-Key.
 
-    A key covers the task instance, the chunk's position and a digest of the exact
+    A key covers the task instance, the round, the chunk's position and a digest of the exact
     request that is sent: a retry of the same task replays the same batches (nothing
     billed twice), while a changed body, whatever field changed, gets a new key instead of a 409.
     """
@@ -72,6 +74,8 @@ def plan_chunks(
         part = inputs[start : start + chunk_size]
         call = create_batch(model, CreateBatchRequest(input=part, metadata=metadata, callback_url=callback_url))
         identity = [scope.dag_id, scope.task_id, scope.run_id, scope.map_index, scope.salt, index, _sent(call)]
+        if scope.round:  # round 0 keeps the keys of versions without rounds, so an upgrade re-attaches
+            identity.insert(5, f"round {scope.round}")
         key = "airflow-" + fingerprint(identity)[:48]
         chunks.append(Chunk(index=index, start=start, inputs=part, call=with_idempotency_key(call, key)))
     return chunks

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from airflow_provider_runflow.batching.failures import FAILED_ITEMS_KEPT, failed_item
 from airflow_provider_runflow.batching.tracker import BatchState
 from airflow_provider_runflow.client.errors import RunflowError
 from airflow_provider_runflow.client.models import BatchItemRow
@@ -55,10 +56,13 @@ def ordered_results(batch_id: str, rows: Iterable[BatchItemRow], start: int, exp
 
 @dataclass
 class Tally:
-    """Running counts and cost over result entries."""
+    """Running counts and cost over result entries, and the first failed items (see ``failures``)."""
 
     statuses: Counter[str] = field(default_factory=Counter)
     cost: Decimal = Decimal(0)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    """With re-runs of failed items, each round's counts and cost (``rounds.Round.counts``)."""
 
     @classmethod
     def of_batches(cls, states: Iterable[BatchState]) -> Tally:
@@ -80,6 +84,13 @@ class Tally:
             self.statuses[entry["status"] or "unknown"] += 1
             if entry["cost"] is not None:
                 self.cost += Decimal(entry["cost"])
+            if entry["status"] != "succeeded":
+                self.note_failed(entry)
+
+    def note_failed(self, entry: dict[str, Any]) -> None:
+        """Keep a failed entry's identity and error, up to ``FAILED_ITEMS_KEPT``."""
+        if len(self.failed) < FAILED_ITEMS_KEPT:
+            self.failed.append(failed_item(entry))
 
     @property
     def total(self) -> int:

@@ -75,10 +75,18 @@ class CatalogModel:
         found = ((spec.name, spec.problem(item.get(spec.name))) for spec in self.inputs)
         return [(name, message) for name, message in found if message]
 
-    def run(self, item: JsonObject) -> ItemResult:
-        """The result of running this model on a validated ``item``."""
-        if item.get("fail") is True and any(spec.name == "fail" for spec in self.inputs):
+    def run(self, item: JsonObject, attempt: int = 1) -> ItemResult:
+        """The result of the ``attempt``-th run of this model on a validated ``item``.
+
+        ``fail=true`` fails every attempt (a permanent failure); ``fail_attempts=K`` fails the
+        first K attempts of the same input and then succeeds (a transient one, e.g. a lost GPU).
+        """
+        declared = {spec.name for spec in self.inputs}
+        if item.get("fail") is True and "fail" in declared:
             error = {"code": "MODEL_ERROR", "message": f"{self.ref} failed on purpose (input fail=true)"}
+            return ItemResult(None, error, Decimal("0"))
+        if "fail_attempts" in declared and attempt <= (item.get("fail_attempts") or 0):
+            error = {"code": "WORKER_LOST", "message": f"the GPU worker went away (attempt {attempt})"}
             return ItemResult(None, error, Decimal("0"))
         return ItemResult(self.render(item), None, self.price)
 
@@ -121,6 +129,7 @@ CATALOG: dict[str, CatalogModel] = {
                 ModelInput("width", "integer"),
                 ModelInput("height", "integer"),
                 ModelInput("seed", "integer"),
+                ModelInput("fail_attempts", "integer"),
             ),
             Decimal("0.0040"),
             _image,
@@ -131,6 +140,7 @@ CATALOG: dict[str, CatalogModel] = {
             (
                 ModelInput("text", "string", required=True),
                 ModelInput("fail", "boolean"),
+                ModelInput("fail_attempts", "integer"),
                 ModelInput("run_seconds", "number"),
             ),
             Decimal("0.0010"),

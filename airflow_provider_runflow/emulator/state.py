@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 import random
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from airflow_provider_runflow.client.status import is_terminal, normalize_status
-from airflow_provider_runflow.emulator.catalog import CatalogModel, ItemResult, JsonObject
+from airflow_provider_runflow.emulator.catalog import CatalogModel, ItemResult, JsonObject, digest
 from airflow_provider_runflow.emulator.settings import EmulatorSettings
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
@@ -203,6 +204,8 @@ class Store:
         self.runs: dict[str, tuple[Batch, Item]] = {}
         self.idempotency: dict[tuple[str, str], IdempotentReply] = {}
         self.batches_created = 0
+        self.attempts: Counter[str] = Counter()
+        """Runs of each input (by model and input digest) in created batches, for ``fail_attempts``."""
 
     def new_id(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -226,9 +229,10 @@ class Store:
         )
         for index, new in enumerate(request.items):
             ends_at = starts_at + self._run_seconds(new.input) * scale
-            item = Item(
-                self.new_id(), self.new_id(), index, new.client_ref, new.input, model.run(new.input), starts_at, ends_at
-            )
+            attempt = f"{model.ref} {digest(new.input)}"
+            self.attempts[attempt] += 1
+            result = model.run(new.input, self.attempts[attempt])
+            item = Item(self.new_id(), self.new_id(), index, new.client_ref, new.input, result, starts_at, ends_at)
             batch.items.append(item)
             self.runs[item.run_id] = (batch, item)
         self.batches[batch.id] = batch

@@ -11,12 +11,19 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_runflow.airflow_exceptions import airflow_exception
-from airflow_provider_runflow.batch_events import DEFER_GRACE, BatchWaiterMixin, record_batch_url
+from airflow_provider_runflow.batch_events import (
+    DEFER_GRACE,
+    BatchWaiterMixin,
+    failed_entries,
+    handle_event,
+    record_batch_url,
+)
 from airflow_provider_runflow.batching.plan import Chunk, SubmissionScope, fingerprint, plan_chunks
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
+from airflow_provider_runflow.batching.rounds import RERUN_STATUSES, Round
 from airflow_provider_runflow.batching.tracker import BatchState, BatchTracker
-from airflow_provider_runflow.client import RunflowInputError
+from airflow_provider_runflow.client import RunflowError, RunflowInputError
 from airflow_provider_runflow.client.cancellation import cancel_batches, may_cancel
 from airflow_provider_runflow.client.validation import (
     parse_model_ref,
@@ -29,7 +36,7 @@ from airflow_provider_runflow.links.batch import RunflowBatchLink
 from airflow_provider_runflow.links.outputs import RunflowOutputsLink
 from airflow_provider_runflow.media.options import MediaOptions
 from airflow_provider_runflow.media.persist import check_media, open_copier, persisted
-from airflow_provider_runflow.operators.collection import batch_entries, write_jsonl
+from airflow_provider_runflow.operators.collection import batch_entries, rerun_entries, write_jsonl
 from airflow_provider_runflow.operators.submission import create_batches, record_batches, recorded_batches
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
 
@@ -67,6 +74,10 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         makes each try submit new batches instead of re-attaching.
     :param media_path: ObjectStoragePath URI (templated) to copy each succeeded item's media to, on the worker.
     :param media: how media are copied: which URLs, concurrency, size cap, retries, ``on_error``.
+    :param retry_failed_items: rounds of re-running, as new batches, the items that ended failed, errored
+        or cancelled, within the same ``timeout``; entries then come from each input's last attempt
+        and gain ``attempts``. Each round's Idempotency-Keys include its number, so a task retry
+        re-attaches to every round's batches.
     """
 
     template_fields: Sequence[str] = (
@@ -102,6 +113,7 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         submission_key: str | None = None,
         media_path: str | None = None,
         media: MediaOptions | None = None,
+        retry_failed_items: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -121,9 +133,18 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         self.media_path = media_path
         self.media = media or MediaOptions()
         self._media_failed: list[str] = []
+        self.retry_failed_items = retry_failed_items
         self._batch_ids: list[str] = []
-        if not 1 <= chunk_size <= 100 or poll_interval <= 0 or self.timeout <= 0:
-            raise ValueError("chunk_size must be 1..100, poll_interval and timeout must be positive")
+        self._rounds: list[Round] = []
+        if not 1 <= chunk_size <= 100 or poll_interval <= 0 or self.timeout <= 0 or retry_failed_items < 0:
+            raise ValueError(
+                "chunk_size must be 1..100, poll_interval and timeout positive, retry_failed_items 0 or more"
+            )
+
+    @property
+    def reruns_failed_items(self) -> bool:
+        """With retry rounds, a batch that failed with its items is judged by their last attempts."""
+        return self.retry_failed_items > 0
 
     @property
     def resubmits(self) -> bool:
@@ -135,12 +156,18 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
     def execute(self, context: Context) -> Any:
         chunks = self._plan(context)
         submitted_at = time.time()
+        submitted = Round(0, self._submit(chunks, context), [len(chunk.inputs) for chunk in chunks])
+        return self._wait(context, [submitted], submitted_at)
+
+    def _wait(self, context: Context, rounds: list[Round], submitted_at: float) -> Any:
+        """Wait for the last round's batches, on the triggerer or here; ``submitted_at`` fixes the deadline."""
         tracker_args: dict[str, Any] = {
-            "batch_ids": self._submit(chunks, context),
+            "batch_ids": rounds[-1].batch_ids,
             "deadline": submitted_at + self.timeout,
-            "expected_items": [len(chunk.inputs) for chunk in chunks],
+            "expected_items": rounds[-1].expected_items,
             "submitted_at": submitted_at,
         }
+        carried = [r.to_json() for r in rounds] if self.reruns_failed_items else None
         if self.deferrable:
             self.defer(
                 trigger=RunflowBatchTrigger(
@@ -148,12 +175,56 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
                     runflow_conn_id=self.runflow_conn_id,
                     poll_interval=self.poll_interval,
                     cancel_on_kill=self.cancel_on_kill,
+                    rounds=carried,
                 ),
                 method_name="execute_complete",
-                timeout=timedelta(seconds=self.timeout + DEFER_GRACE),
+                timeout=timedelta(seconds=submitted_at + self.timeout - time.time() + DEFER_GRACE),
             )
-        event = self.hook.wait(BatchTracker(**tracker_args), self.poll_interval)
-        return self.execute_complete(context, dict(event))
+        event: dict[str, Any] = dict(self.hook.wait(BatchTracker(**tracker_args), self.poll_interval))
+        return self.execute_complete(context, event if carried is None else {**event, "rounds": carried})
+
+    def execute_complete(self, context: Context, event: dict[str, Any], **_: Any) -> Any:
+        """Start the next round of re-runs if failed items are left, else finish as the one handler does."""
+        rounds = [Round.from_json(r) for r in event.get("rounds") or []]
+        if not rounds or event.get("status") != "success":
+            return handle_event(self, context, event)
+        rounds[-1].batches = event["batches"]
+        if (rerun := self._next_round(context, rounds, event["submitted_at"])) is not None:
+            return self._wait(context, [*rounds, rerun], event["submitted_at"])
+        self._rounds = rounds
+        return handle_event(self, context, {**event, "batches": [b for r in rounds for b in r.batches]})
+
+    def _next_round(self, context: Context, rounds: list[Round], submitted_at: float) -> Round | None:
+        """The batches re-running the items the last round left failed, if rounds and time are left."""
+        last = rounds[-1]
+        if last.number >= self.retry_failed_items or not (failed := self._failed_inputs(last)):
+            return None
+        if time.time() >= submitted_at + self.timeout:
+            self.log.warning("No time left to re-run %d failed items: the deadline passed", len(failed))
+            return None
+        inputs = validate_inputs(self.inputs)
+        chunks = self._plan_chunks([inputs[i] for i in failed], context, last.number + 1)
+        self.log.info(
+            "round %d: re-running %d failed items in %d batch%s",
+            last.number + 1,
+            len(failed),
+            len(chunks),
+            "" if len(chunks) == 1 else "es",
+        )
+        batch_ids = self._submit(chunks, context, last.number + 1)
+        return Round(last.number + 1, batch_ids, [len(chunk.inputs) for chunk in chunks], failed)
+
+    def _failed_inputs(self, finished: Round) -> list[int]:
+        """Input indexes of the items of a finished round that ended failed, errored or cancelled."""
+        try:
+            with self.hook.get_conn() as client:
+                return [
+                    finished.input_index(entry["index"])
+                    for entry in failed_entries(client, finished.states)
+                    if entry["status"] in RERUN_STATUSES
+                ]
+        except RunflowError as err:
+            raise airflow_exception(err) from None
 
     def _plan(self, context: Context) -> list[Chunk]:
         """Check everything locally (no request is sent for bad input) and split it into batches.
@@ -167,10 +238,19 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
             parse_model_ref(self.model)
         except RunflowInputError as err:
             raise airflow_exception(err) from None
+        return self._plan_chunks(inputs, context, 0)
+
+    def _plan_chunks(self, inputs: list[dict[str, Any]], context: Context, round_number: int) -> list[Chunk]:
+        """Batches of ``inputs`` for a round, with Idempotency-Keys of this task instance and round."""
         ti = context["ti"]
         map_index = getattr(ti, "map_index", None)
         scope = SubmissionScope(
-            ti.dag_id, ti.task_id, ti.run_id, -1 if map_index is None else map_index, str(self.submission_key or "")
+            ti.dag_id,
+            ti.task_id,
+            ti.run_id,
+            -1 if map_index is None else map_index,
+            str(self.submission_key or ""),
+            round_number,
         )
         return plan_chunks(
             inputs,
@@ -181,35 +261,42 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
             callback_url=self.callback_url,
         )
 
-    def _submit(self, chunks: list[Chunk], context: Context) -> list[str]:
+    def _submit(self, chunks: list[Chunk], context: Context, round_number: int = 0) -> list[str]:
         """Create one batch per chunk, or re-attach to the batches an earlier try of this task created."""
         plan_id = fingerprint([chunk.idempotency_key for chunk in chunks])
         store = context.get("task_state_store")  # Airflow 3.3+: survives task retries
-        batch_ids = recorded_batches(store, plan_id)
+        batch_ids = recorded_batches(store, plan_id, round_number)
         if batch_ids:
             self.log.info("Re-attaching to Runflow batches of an earlier try: %s", batch_ids)
         else:
             with self.hook.get_conn() as client:
                 batch_ids = create_batches(client, chunks, self.log)
-            record_batches(store, plan_id, batch_ids, self.log)
+            record_batches(store, plan_id, batch_ids, self.log, round_number)
         self._batch_ids = batch_ids
-        context["ti"].xcom_push(key="batch_ids", value=batch_ids)
-        record_batch_url(self, context, [{"batch_id": batch_ids[0]}])
+        if round_number == 0:
+            context["ti"].xcom_push(key="batch_ids", value=batch_ids)
+            record_batch_url(self, context, [{"batch_id": batch_ids[0]}])
         return batch_ids
 
     def collect(self, context: Context, states: list[BatchState]) -> tuple[Any, Tally]:
-        """Every item's entry in input order, as a list or streamed to ``output_path``; and their tally."""
-        batch_ids = [state.batch_id for state in states]
-        counts = [state.expected_items or state.items_total or 0 for state in states]
+        """Every item's entry in input order, as a list or streamed to ``output_path``; and their tally.
+
+        With re-runs, each entry comes from the input's last attempt and says how many it took.
+        """
         tally = Tally()
         self._media_failed = []
         with self.hook.get_conn() as client, ExitStack() as stack:
-            entries = batch_entries(client, batch_ids, counts, tally)
+            if self._rounds:
+                entries = rerun_entries(client, self._rounds, tally)
+                tally.rounds = [r.counts() for r in self._rounds]
+            else:
+                counts = [state.expected_items or state.items_total or 0 for state in states]
+                entries = batch_entries(client, [state.batch_id for state in states], counts, tally)
             if self.media_path:
                 copier = stack.enter_context(open_copier(str(self.media_path), context, self.media, client))
                 entries = persisted(entries, copier, self._media_failed)
             if self.output_path:
-                return write_jsonl(str(self.output_path), entries, batch_ids), tally
+                return write_jsonl(str(self.output_path), entries, [state.batch_id for state in states]), tally
             return [entry for batch in entries for entry in batch], tally
 
     def verify(self) -> None:

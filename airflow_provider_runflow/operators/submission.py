@@ -11,6 +11,11 @@ from airflow_provider_runflow.client import InputProblem, RunflowClient, Runflow
 STATE_KEY = "runflow_batches"
 
 
+def state_key(round_number: int) -> str:
+    """The task state store key of a round's batches: round 0 keeps the key of versions without rounds."""
+    return STATE_KEY if round_number == 0 else f"{STATE_KEY}_round_{round_number}"
+
+
 def create_batches(client: RunflowClient, chunks: list[Chunk], log: Any) -> list[str]:
     """Create one batch per chunk, with its Idempotency-Key."""
     batch_ids: list[str] = []
@@ -43,12 +48,12 @@ def _rejected_inputs(err: RunflowError, start: int) -> str:
     return f" Rejected inputs: {'; '.join(named[:10])}{more}." if named else ""
 
 
-def recorded_batches(store: Any, plan_id: str) -> list[str] | None:
+def recorded_batches(store: Any, plan_id: str, round_number: int = 0) -> list[str] | None:
     """The batch ids an earlier try recorded for the same plan, if the task state store (Airflow 3.3+) has them."""
     if store is None:
         return None
     try:
-        value = store.get(STATE_KEY)
+        value = store.get(state_key(round_number))
     except Exception:  # the store is optional: idempotency keys still prevent double billing
         return None
     if isinstance(value, dict) and value.get("plan") == plan_id and isinstance(value.get("batch_ids"), list):
@@ -56,11 +61,11 @@ def recorded_batches(store: Any, plan_id: str) -> list[str] | None:
     return None
 
 
-def record_batches(store: Any, plan_id: str, batch_ids: list[str], log: Any) -> None:
+def record_batches(store: Any, plan_id: str, batch_ids: list[str], log: Any, round_number: int = 0) -> None:
     """Remember a plan's batch ids across task tries, where the task state store exists."""
     if store is None:
         return
     try:
-        store.set(STATE_KEY, {"plan": plan_id, "batch_ids": batch_ids})
+        store.set(state_key(round_number), {"plan": plan_id, "batch_ids": batch_ids})
     except Exception as err:  # the store is optional: idempotency keys still prevent double billing
         log.warning("Could not record batch ids in the task state store: %s", err)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_runflow.batch_events import DEFER_GRACE, BatchWaiterMixin
+from airflow_provider_runflow.batch_events import DEFER_GRACE, BatchWaiterMixin, failed_entries
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
 from airflow_provider_runflow.batching.tracker import BatchState, BatchTracker
@@ -95,5 +95,13 @@ class RunflowBatchSensor(BatchWaiterMixin, BaseSensorOperator):
         return PokeReturnValue(is_done=True, xcom_value=self.execute_complete(context, dict(event)))
 
     def collect(self, context: Context, states: list[BatchState]) -> tuple[Any, Tally]:
-        """Nothing to fetch: the summary is the result, counted from the batches' own fields."""
-        return None, Tally.of_batches(states)
+        """The summary is the result, counted from the batches' own fields.
+
+        Only the items of batches that report failures are read, to name them as the operator
+        does: the sensor does not know the inputs, so an item's index counts across its batches.
+        """
+        tally = Tally.of_batches(states)
+        with self.hook.get_conn() as client:
+            for entry in failed_entries(client, states):
+                tally.note_failed(entry)
+        return None, tally

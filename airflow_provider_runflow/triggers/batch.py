@@ -34,6 +34,8 @@ class RunflowBatchTrigger(BaseTrigger):
     :param cancel_on_kill: cancel the batches' unfinished runs when a user kills the task (service keys only).
     :param expected_items: how many items each batch was created with, handed back in the event.
     :param submitted_at: when the batches were submitted (epoch seconds), handed back in the event.
+    :param rounds: the operator's retry rounds so far (``batching.rounds.Round`` as JSON), handed back
+        in the event as ``rounds``: ``dag.test()`` resumes a task with the event alone.
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class RunflowBatchTrigger(BaseTrigger):
         cancel_on_kill: bool = False,
         expected_items: list[int] | None = None,
         submitted_at: float | None = None,
+        rounds: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__()
         if not batch_ids:
@@ -63,6 +66,7 @@ class RunflowBatchTrigger(BaseTrigger):
         self.cancel_on_kill = cancel_on_kill
         self.expected_items = expected_items
         self.submitted_at = submitted_at
+        self.rounds = rounds
         self._tracker()  # refuses an expected_items that does not match batch_ids, now
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -78,6 +82,7 @@ class RunflowBatchTrigger(BaseTrigger):
                 "cancel_on_kill": self.cancel_on_kill,
                 "expected_items": self.expected_items,
                 "submitted_at": self.submitted_at,
+                "rounds": self.rounds,
             },
         )
 
@@ -95,13 +100,17 @@ class RunflowBatchTrigger(BaseTrigger):
         try:
             config = await RunflowHook(self.runflow_conn_id).aclient_config()
         except Exception as err:  # a missing or broken connection must end in an event, not a crash
-            yield TriggerEvent(dict(tracker.error(f"Connection {self.runflow_conn_id!r}: {err}")))
+            yield self._final(tracker.error(f"Connection {self.runflow_conn_id!r}: {err}"))
             return
         async with shared_client(config) as client:
             # Polling a remote API: there is no local event to wait on instead.
             while (event := await self._poll(client, tracker)) is None:  # noqa: ASYNC110
                 await asyncio.sleep(tracker.pause(time.time(), self.poll_interval))
-        yield TriggerEvent(dict(event))
+        yield self._final(event)
+
+    def _final(self, event: BatchEvent) -> TriggerEvent:
+        """The one event, carrying the rounds when there are any."""
+        return TriggerEvent(dict(event) if self.rounds is None else {**event, "rounds": self.rounds})
 
     async def _poll(self, client: AsyncRunflowClient, tracker: BatchTracker) -> BatchEvent | None:
         """Fetch every pending batch once, at most ``poll_concurrency`` at a time; the final event, if any."""

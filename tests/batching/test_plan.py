@@ -35,6 +35,7 @@ def test_same_task_instance_and_inputs_give_the_same_keys_on_every_try() -> None
         {"scope": SubmissionScope("dag", "task", "manual__1", 0)},
         {"scope": SubmissionScope("dag", "other", "manual__1", -1)},
         {"scope": SubmissionScope("dag", "task", "manual__1", -1, salt="2")},
+        {"scope": SubmissionScope("dag", "task", "manual__1", -1, round=1)},
         {"model": "acme/other"},
         {"metadata": {"team": "x"}},
         {"callback_url": "https://example.com/cb"},

@@ -41,6 +41,17 @@ for mode, deferrable in (("deferred", True), ("blocking", False)):
             **FAST,
         )
 
+# Every fifth image fails its first attempt: one round of re-runs, then media copied once, for the final entries.
+with _dag("rf_media_rerun"):
+    RunflowBatchOperator(
+        task_id="run",
+        model="acme/image-gen",
+        inputs=[{**image, "fail_attempts": 1 if i % 5 == 0 else 0} for i, image in enumerate(images(30))],
+        media_path=MEDIA_PATH,
+        retry_failed_items=1,
+        **FAST,
+    )
+
 with _dag("rf_media_jsonl"):
     RunflowBatchOperator(
         task_id="run",

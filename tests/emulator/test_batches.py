@@ -92,6 +92,19 @@ def test_all_items_failing_fail_the_batch(client: RunflowClient) -> None:
     assert done.failure_stage_code == "execution"
 
 
+def test_fail_attempts_fails_the_first_runs_of_an_input_then_succeeds(client: RunflowClient) -> None:
+    def run_once() -> tuple[str | None, object]:
+        request = build_batch_request([{"text": "flaky", "fail_attempts": 2}])
+        [row] = client.send(
+            calls.batch_items(
+                wait_terminal(client, client.send(calls.create_batch("acme/test-model", request)).id or "").id or ""
+            )
+        )
+        return row.status_code, (row.error or {}).get("code")
+
+    assert [run_once() for _ in range(3)] == [("failed", "WORKER_LOST"), ("failed", "WORKER_LOST"), ("succeeded", None)]
+
+
 def test_model_slug_may_contain_a_slash(client: RunflowClient) -> None:
     done = wait_terminal(
         client, client.send(calls.create_batch("acme/video/gen-v2", build_batch_request([{"prompt": "sea"}]))).id or ""

@@ -42,6 +42,19 @@ def test_250_images_are_stored_in_order_with_checksums(
     assert_no_runflow_credentials(media_emulator)
 
 
+def test_media_of_re_run_items_are_copied_once_from_their_last_attempt(
+    media_emulator: RunflowEmulator, media_folder: Path
+) -> None:
+    run = media_dag("rf_media_rerun").test()
+    assert run.state == "success"
+    entries = xcom(run, "run")
+    assert [entry["attempts"] for entry in entries] == [2 if i % 5 == 0 else 1 for i in range(30)]
+    folder = task_folder(media_folder, run.run_id, "rf_media_rerun")
+    assert_images_stored(entries, folder)
+    assert len(list(folder.glob("*.png"))) == 30
+    assert set(completed_downloads(media_emulator).values()) == {1}
+
+
 def test_media_with_output_path_are_recorded_in_the_json_lines(
     media_emulator: RunflowEmulator, media_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

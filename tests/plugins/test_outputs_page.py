@@ -188,8 +188,9 @@ def test_a_task_failed_by_its_policy_shows_its_summary(client: TestClient, runs:
 
     assert page["state"] == "failed"
     assert (page["summary"]["total"], page["summary"]["failed"]) == (4, 1)
-    assert page["items"] == []
-    assert page["notice"] == "This task recorded no results (state: failed)."
+    [item] = page["items"]  # the summary names the failed items (docs/failure-policy.md)
+    assert (item["index"], item["client_ref"], item["status"]) == (1, "ref-1", "failed")
+    assert page["notice"] == "The task returned no results; these are the failed items its summary names."
 
 
 def test_failed_items_rounds_and_attempts_of_the_summary_are_shown(app: Any, client: TestClient, runs: Runs) -> None:
