@@ -71,17 +71,25 @@ def record_callback(session: Session, asset_uri: str, callback: Callback) -> Rec
 
 
 def _already_recorded(session: Session, asset_id: int, callback: Callback) -> bool:
-    """Whether an event of this asset since the batch was created carries the same batch and event."""
+    """Whether an event of this asset since the batch was created carries the same batch and event.
+
+    Matched in SQL on the two JSON keys (SQLite, PostgreSQL and MySQL all index into JSON), so no
+    payload is loaded; ``(asset_id, timestamp)`` is indexed.
+    """
     from airflow.models.asset import AssetEvent
 
-    since = _created_at(callback.payload) - REPLAY_WINDOW
-    extras = session.scalars(
-        select(AssetEvent.extra).where(AssetEvent.asset_id == asset_id, AssetEvent.timestamp >= since)
+    batch_id, event = callback.key
+    found = session.scalar(
+        select(AssetEvent.id)
+        .where(
+            AssetEvent.asset_id == asset_id,
+            AssetEvent.timestamp >= _created_at(callback.payload) - REPLAY_WINDOW,
+            AssetEvent.extra["batch_id"].as_string() == batch_id,
+            AssetEvent.extra["event"].as_string() == event,
+        )
+        .limit(1)
     )
-    return any(
-        isinstance(extra, dict) and (str(extra.get("batch_id")), str(extra.get("event"))) == callback.key
-        for extra in extras
-    )
+    return found is not None
 
 
 def _created_at(payload: dict[str, Any]) -> datetime.datetime:
