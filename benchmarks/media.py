@@ -1,4 +1,4 @@
-"""P4, media persistence: our copier against a bare aiohttp downloader, same emulator, same files.
+"""Media persistence: our copier against a bare aiohttp downloader, same emulator, same files.
 
 python -m benchmarks.media CASE ENTRIES FOLDER   # one measured case in this (fresh) process; prints JSON
 """

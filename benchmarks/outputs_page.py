@@ -1,4 +1,4 @@
-"""P4, the "Runflow outputs" page: how fast the first page of a 10,000-item task is served.
+"""The "Runflow outputs" page: how fast the first page of a 10,000-item task is served.
 
 Airflow reads its configuration once, at import, so the measurement runs in a child process
 with its own AIRFLOW_HOME: a migrated SQLite DB, the tests' ``rf_ui_recorded`` DAG run with

@@ -14,6 +14,7 @@ from airflow_provider_runflow.client import AsyncRunflowClient
 from airflow_provider_runflow.client.cancellation import cancel_batches, may_cancel
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.triggers.client_pool import shared_client
+from airflow_provider_runflow.triggers.kill_check import killed_by_user, run_to_the_end
 
 
 class RunflowBatchTrigger(BaseTrigger):
@@ -117,9 +118,18 @@ class RunflowBatchTrigger(BaseTrigger):
         return tracker.outcome(now)
 
     async def on_kill(self) -> None:
-        """A user killed the deferred task (Airflow 3.3+; never on a triggerer restart)."""
+        """A user killed the deferred task (Airflow 3.3+; never on a triggerer restart).
+
+        Airflow 3.3.0-3.3.2 also call it when the trigger moves to another triggerer: then the
+        task is still deferred, and nothing is cancelled.
+        """
         if not self.cancel_on_kill:
             self.log.info("Task killed; Runflow batches keep running (cancel_on_kill is off): %s", self.batch_ids)
+            return
+        await run_to_the_end(self._cancel_if_killed_by_user(), self.log)
+
+    async def _cancel_if_killed_by_user(self) -> None:
+        if not await killed_by_user(getattr(self, "task_instance", None), self.log):
             return
         config = await RunflowHook(self.runflow_conn_id).aclient_config()
         if may_cancel(config.api_key, self.log):

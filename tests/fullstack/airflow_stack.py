@@ -3,9 +3,13 @@
 Everything lives in a private temporary AIRFLOW_HOME (SQLite, LocalExecutor, parallelism 4),
 next to a Runflow emulator started with its CLI in its own process. Each process runs in its
 own session (process group) and is stopped by PID, its whole tree, also when startup fails.
+With ``postgres=True`` the metadata database is a throwaway PostgreSQL 15 server instead, and
+``triggerers``/``schedulers`` start more than one of each (named ``triggerer``, ``triggerer2``...),
+as a highly available deployment runs them.
 
 Run it by hand, too: ``.venv/bin/python tests/fullstack/airflow_stack.py`` starts the stack,
-runs the full-stack DAG once and stops everything; ``--keep`` leaves it up until Ctrl+C.
+runs the full-stack DAG once and stops everything; ``--keep`` leaves it up until Ctrl+C, and
+``--ha`` runs it on PostgreSQL with two schedulers and two triggerers.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any, TypeVar
 
 import httpx
 import psutil
+from postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -52,6 +57,8 @@ class Component:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    job_id: int | None = None
+    killed: bool = False
 
     @property
     def pid(self) -> int:
@@ -113,8 +120,14 @@ class AirflowStack:
     emulator_url: str = ""
     api_key: str = ""
     organization_id: str = ""
+    service_key: str = ""
     webhook_secret: str = ""
     keep_root: bool = False
+    postgres: bool = False
+    triggerers: int = 1
+    schedulers: int = 1
+    config: dict[str, str] = field(default_factory=dict)
+    database: PostgresServer | None = None
 
     @property
     def home(self) -> Path:
@@ -142,15 +155,21 @@ class AirflowStack:
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Migrate, start the emulator and the four Airflow components, and wait until all are ready."""
+        """Migrate, start the emulator and the Airflow components, and wait until all are ready."""
         try:
             self._prepare_dags()
             self.home.mkdir(parents=True, exist_ok=True)
+            if self.postgres:
+                self.database = PostgresServer(port=free_port())
+                self.database.start()
             self._start_emulator()
             self.cli("db", "migrate", timeout=180)
             self.launch("api-server", "--host", "127.0.0.1", "--port", str(self.api_port))
-            for name in COMPONENTS[1:]:
-                self.launch(name)
+            for name in self.instances():
+                if self.triggerers > 1 and component_kind(name) == "triggerer":
+                    self.relaunch(name)
+                else:
+                    self.launch(name)
             self.wait_until_ready()
         except BaseException:
             self.stop()
@@ -160,12 +179,22 @@ class AirflowStack:
         """Stop every process this stack started, by PID and process group, and delete the temp dir."""
         for name in reversed(list(self.components)):
             stop_process_tree(self.components[name].process)
+        if self.database is not None:
+            self.database.stop()
         if not self.keep_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
+    def instances(self) -> list[str]:
+        """Names of the components after the api-server: ``scheduler``, ``scheduler2``, ..., ``triggerer``..."""
+        counts = {"scheduler": self.schedulers, "dag-processor": 1, "triggerer": self.triggerers}
+        return [f"{kind}{n if n > 1 else ''}" for kind, count in counts.items() for n in range(1, count + 1)]
+
     def launch(self, name: str, *args: str) -> Component:
-        """Start ``airflow <name>`` in its own session; a restarted component gets a fresh log file."""
-        return self._spawn(name, [str(BIN / "airflow"), name, *args])
+        """Start ``airflow <kind>`` for component ``name`` (``triggerer2`` is a ``triggerer``) in its own session.
+
+        A restarted component gets a fresh log file.
+        """
+        return self._spawn(name, [str(BIN / "airflow"), component_kind(name), *args])
 
     def _spawn(self, name: str, command: list[str]) -> Component:
         previous = self.components.get(name)
@@ -195,6 +224,35 @@ class AirflowStack:
         _signal_group(component.pid, signal.SIGKILL)
         psutil.wait_procs(tree, timeout=10)
         component.process.wait(timeout=10)
+        component.killed = True
+
+    def pause(self, name: str, paused: bool = True) -> None:
+        """SIGSTOP (or SIGCONT) a component and every descendant: alive, but silent, as in a long stall."""
+        pid = self.components[name].pid
+        sig = signal.SIGSTOP if paused else signal.SIGCONT
+        _signal_group(pid, sig)
+        for member in psutil.Process(pid).children(recursive=True):
+            _signal(member, sig)
+
+    def relaunch(self, name: str) -> Component:
+        """(Re)start a component under its name; a triggerer also gets its job id recorded.
+
+        The job id tells its triggers from the others' in the DB. Triggerers start one at a time
+        for this: the job newer than every one recorded so far is this one (a job killed with
+        ``kill -9`` stays "running" in the DB, so state alone cannot tell).
+        """
+        newest = max((c.job_id or 0 for c in self.components.values()), default=0)
+        component = self.launch(name)
+        if component_kind(name) == "triggerer":
+            component.job_id = self.wait_for(lambda: self._triggerer_job_after(newest), 120, f"{name}'s job")
+        return component
+
+    def _triggerer_job_after(self, newest: int) -> int | None:
+        try:
+            jobs = self.get("/jobs", job_type="TriggererJob", job_state="running", limit=100)["jobs"]
+        except (httpx.HTTPError, StackError):
+            return None
+        return max((job["id"] for job in jobs if job["id"] > newest), default=None)
 
     def env(self) -> dict[str, str]:
         """The environment of every Airflow process: this stack's config only, nothing inherited from Airflow."""
@@ -210,7 +268,6 @@ class AirflowStack:
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
             "AIRFLOW__API__BASE_URL": self.api_url,
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__API__EXPOSE_CONFIG": "True",
@@ -231,11 +288,26 @@ class AirflowStack:
                     "extra": {"callback_secrets": self.webhook_secret},
                 }
             ),
+            "AIRFLOW_CONN_RUNFLOW_SERVICE": json.dumps(
+                {"conn_type": "runflow", "host": self.emulator_url, "password": self.service_key}
+            ),
             # The DAGs scheduled on the emulator's runflow://<host>/batches asset need its address.
             "RUNFLOW_FULLSTACK_API": self.emulator_url,
             "RUNFLOW_EXAMPLE_OUTPUT_DIR": str(self.root / "example-output"),
             # Where the "Runflow outputs" page may read results files and stored media from.
             "AIRFLOW__RUNFLOW__UI_STORAGE_ROOTS": (self.root / "example-output").as_uri(),
+            **self._database_env(),
+            **self.config,
+        }
+
+    def _database_env(self) -> dict[str, str]:
+        if self.database is None:
+            return {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}"}
+        # Small pools: six processes (and every LocalExecutor worker) share one 2-core test server.
+        return {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database.url,
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_SIZE": "3",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_MAX_OVERFLOW": "5",
         }
 
     def _prepare_dags(self) -> None:
@@ -250,8 +322,8 @@ class AirflowStack:
         line = self.wait_for(lambda: _line_starting(emulator.log, EMULATOR_READY), 30, "the emulator to listen")
         self.emulator_url = line.removeprefix(EMULATOR_READY).strip()
         key_line = self.wait_for(lambda: _line_starting(emulator.log, "API key: "), 10, "the emulator's API key")
-        # "API key: KEY (organization ORG); service key: ..."
-        self.api_key, self.organization_id = (key_line.split()[i].strip("();") for i in (2, 4))
+        # "API key: KEY (organization ORG); service key: SERVICE_KEY"
+        self.api_key, self.organization_id, self.service_key = (key_line.split()[i].strip("();") for i in (2, 4, 7))
         secret_line = self.wait_for(lambda: _line_starting(emulator.log, "Webhook secret: "), 10, "its webhook secret")
         self.webhook_secret = secret_line.removeprefix("Webhook secret: ").strip()
 
@@ -279,7 +351,7 @@ class AirflowStack:
         """Poll ``check`` until it returns something truthy; on timeout fail with every process's log tail."""
         deadline = time.monotonic() + timeout
         while True:
-            dead = [c.name for c in self.components.values() if not c.alive() and c.name in COMPONENTS]
+            dead = [c.name for c in self.components.values() if self._died(c)]
             if dead:
                 raise StackError(f"{', '.join(dead)} exited while waiting for {what}\n{self.report()}")
             result = check()
@@ -288,6 +360,11 @@ class AirflowStack:
             if time.monotonic() > deadline:
                 raise StackError(f"Timed out after {timeout:.0f} s waiting for {what}\n{self.report()}")
             time.sleep(interval)
+
+    @staticmethod
+    def _died(component: Component) -> bool:
+        """An Airflow component that exited without being killed on purpose."""
+        return not component.alive() and not component.killed and component_kind(component.name) in COMPONENTS
 
     def report(self, lines: int = 30) -> str:
         """The tail of every process's log, for failure messages."""
@@ -321,6 +398,14 @@ class AirflowStack:
     def run_state(self, dag_id: str, run_id: str) -> str:
         state: str = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
         return state
+
+    def set_task_state(self, dag_id: str, run_id: str, task_id: str, map_index: int, state: str) -> None:
+        """What a user does in the UI: mark one (mapped) task instance ``state``."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}"
+        with self.api() as client:
+            response = client.patch(path, json={"new_state": state})
+        if response.status_code != 200:
+            raise StackError(f"PATCH {path}: {response.status_code} {response.text}")
 
     def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
         ti: dict[str, Any] = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
@@ -360,9 +445,9 @@ class AirflowStack:
         return jobs
 
     def airflow_logs(self) -> dict[str, str]:
-        """Every log Airflow wrote: its components' (not the emulator's) and every task's, by file name."""
-        files = [c.log for c in self.components.values() if c.name != "emulator"]
-        files += [p for p in self.task_logs.rglob("*") if p.is_file()]
+        """Every log Airflow wrote: its components' (restarted ones too; not the emulator's) and every task's."""
+        files = [path for path in self.root.glob("*.log") if not path.name.startswith("emulator.")]
+        files += [path for path in self.task_logs.rglob("*") if path.is_file()]
         return {str(path): path.read_text(errors="replace") for path in files}
 
     def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
@@ -375,6 +460,11 @@ class AirflowStack:
         response.raise_for_status()
         counters: dict[str, Any] = response.json()
         return counters
+
+
+def component_kind(name: str) -> str:
+    """The ``airflow`` subcommand of a component: ``triggerer2`` runs ``airflow triggerer``."""
+    return name.rstrip("0123456789")
 
 
 def _shared_secret(root: Path, name: str) -> str:
@@ -393,9 +483,9 @@ def _line_starting(log: Path, prefix: str) -> str | None:
     return next((line for line in lines if line.startswith(prefix)), None)
 
 
-def running_stack(keep_root: bool = False) -> Iterator[AirflowStack]:
-    """A started stack, stopped when the generator is closed (for fixtures)."""
-    stack = AirflowStack(keep_root=keep_root)
+def running_stack(**options: Any) -> Iterator[AirflowStack]:
+    """A started stack (``AirflowStack`` fields as options), stopped when the generator is closed (for fixtures)."""
+    stack = AirflowStack(**options)
     stack.start()
     try:
         yield stack
@@ -406,12 +496,14 @@ def running_stack(keep_root: bool = False) -> Iterator[AirflowStack]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", action="store_true", help="leave the stack running until Ctrl+C")
+    parser.add_argument("--ha", action="store_true", help="PostgreSQL 15, two schedulers and two triggerers")
     args = parser.parse_args()
     # SIGTERM (e.g. from `timeout`) must unwind through `with` so that every process is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored (`cmd &`)
     started = time.monotonic()
-    with AirflowStack(keep_root=args.keep) as stack:
+    replicas = 2 if args.ha else 1
+    with AirflowStack(keep_root=args.keep, postgres=args.ha, schedulers=replicas, triggerers=replicas) as stack:
         print(f"Stack up in {time.monotonic() - started:.0f} s: {stack.api_url} (files in {stack.root})", flush=True)
         run_id = stack.trigger_dag(FULLSTACK_DAG_ID)
         state = stack.wait_for_run(FULLSTACK_DAG_ID, run_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from airflow_stack import AirflowStack, running_stack
 from browser_support import CHROMIUM, LAUNCH_ARGS
 from fullstack_support import WatchedRun, watch_run
+from ha_support import HA_CONFIG
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +37,13 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def ha_stack() -> Iterator[AirflowStack]:
+    """PostgreSQL, two schedulers (LocalExecutor) and two triggerers, plus dag-processor, api-server, emulator.
+
+    ``RUNFLOW_KEEP_STACK=1`` keeps its temp dir (every log) after the session, to read after a failure.
+    """
+    keep = os.environ.get("RUNFLOW_KEEP_STACK") == "1"
+    yield from running_stack(postgres=True, schedulers=2, triggerers=2, config=HA_CONFIG, keep_root=keep)
