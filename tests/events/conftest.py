@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from events_support import events_dag
+from events_support import NEXT_SECRET, SECRET, events_dag
 
-SECRET, NEXT_SECRET = "whsec_current_0123456789abcdef", "whsec_next_fedcba9876543210"
 CONNECTIONS = {
     "runflow_hooks": {"callback_secrets": SECRET},
     "runflow_rotating": {"callback_secrets": f"{SECRET}, {NEXT_SECRET}"},

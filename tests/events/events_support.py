@@ -7,6 +7,9 @@ from typing import Any
 
 from airflow.sdk import DAG
 
+SECRET, NEXT_SECRET = "whsec_current_0123456789abcdef", "whsec_next_fedcba9876543210"
+"""The webhook secrets of the receiver tests' connections (``conftest.CONNECTIONS``)."""
+
 
 def asset_events(uri: str) -> list[dict[str, Any]]:
     """Each event recorded on the asset ``uri``, oldest first: its ``extra`` and where it came from."""
