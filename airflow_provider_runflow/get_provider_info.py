@@ -30,6 +30,12 @@ PROVIDER_INFO: dict[str, Any] = {
     "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.sensors.batch"]}],
     "hooks": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.hooks.runflow"]}],
     "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.triggers.batch"]}],
+    "asset-uris": [
+        {
+            "schemes": ["runflow"],
+            "handler": "airflow_provider_runflow.assets.runflow.sanitize_uri",
+        }
+    ],
     "extra-links": [
         "airflow_provider_runflow.links.batch.RunflowBatchLink",
         "airflow_provider_runflow.links.outputs.RunflowOutputsLink",
@@ -77,6 +83,14 @@ PROVIDER_INFO: dict[str, Any] = {
                     "label": "Dashboard URL",
                     "description": "Base URL for 'Runflow batch' links when the API gives none.",
                     "schema": {"type": ["string", "null"]},
+                },
+                "callback_secrets": {
+                    "label": "Callback secrets",
+                    "description": (
+                        "Webhook secrets (whsec_...) that Airflow's callback receiver verifies "
+                        "Runflow-Signature with; two, comma-separated, during a rotation (docs/events.md)."
+                    ),
+                    "schema": {"type": ["string", "null"], "format": "password"},
                 },
             },
             "ui-field-behaviour": {

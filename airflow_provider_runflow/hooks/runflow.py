@@ -48,6 +48,14 @@ def base_url_of(host: str | None, port: int | None, schema: str | None) -> str |
     return host
 
 
+def callback_secrets_of(extra: Mapping[str, Any]) -> tuple[str, ...]:
+    """The webhook secrets (``whsec_...``) of the ``callback_secrets`` extra: a list, or one string
+    separated by commas or whitespace; two during a rotation. Never logged."""
+    value = _extra(extra, "callback_secrets")
+    parts = value if isinstance(value, list) else str(value or "").replace(",", " ").split()
+    return tuple(part.strip() for part in parts if isinstance(part, str) and part.strip())
+
+
 def config_from_connection(
     conn_id: str, host: str | None, port: int | None, schema: str | None, password: str | None, extra: Mapping[str, Any]
 ) -> ClientConfig:
@@ -70,7 +78,8 @@ class RunflowHook(BaseHook):
 
     The connection holds the API base URL in ``host`` (default ``https://api.runflow.io``)
     and the API key in ``password``; its extras may set ``organization_id``,
-    ``timeout`` (seconds), ``max_retries`` and ``dashboard_url`` (for extra links).
+    ``timeout`` (seconds), ``max_retries``, ``dashboard_url`` (for extra links) and
+    ``callback_secrets`` (the webhook secrets Airflow's callback receiver verifies with).
 
     :param runflow_conn_id: the Airflow connection to use.
     """

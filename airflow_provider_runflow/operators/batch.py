@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_runflow.airflow_exceptions import airflow_exception
+from airflow_provider_runflow.assets.runflow import model_asset
 from airflow_provider_runflow.batch_events import (
     DEFER_GRACE,
     BatchWaiterMixin,
@@ -36,6 +37,7 @@ from airflow_provider_runflow.links.batch import RunflowBatchLink
 from airflow_provider_runflow.links.outputs import RunflowOutputsLink
 from airflow_provider_runflow.media.options import MediaOptions
 from airflow_provider_runflow.media.persist import check_media, open_copier, persisted
+from airflow_provider_runflow.operators.asset_events import ResultsPlace, asset_extra, fill_outlet_events
 from airflow_provider_runflow.operators.collection import batch_entries, rerun_entries, write_jsonl
 from airflow_provider_runflow.operators.submission import create_batches, record_batches, recorded_batches
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
@@ -52,6 +54,10 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
     ``output_path``, writes those entries as JSON Lines there and returns a small manifest.
     Also pushes XComs ``batch_ids`` and ``summary``. With ``media_path``, every media URL of every
     succeeded item is first copied there and each entry gains ``media`` (docs/media.md).
+
+    On success, each ``outlets`` asset's event gets an ``extra`` describing the run, and each
+    ``AssetAlias`` among them gets the model's ``runflow://<host>/models/<owner>/<slug>`` asset
+    (docs/events.md); OpenLineage sees the batches as a run facet and the paths as outputs.
 
     Each batch is created with an Idempotency-Key derived from the task instance (not its try),
     the chunk and its exact body, so a retry re-attaches to the same batches instead of paying
@@ -187,12 +193,12 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         """Start the next round of re-runs if failed items are left, else finish as the one handler does."""
         rounds = [Round.from_json(r) for r in event.get("rounds") or []]
         if not rounds or event.get("status") != "success":
-            return handle_event(self, context, event)
+            return self._finish(context, event)
         rounds[-1].batches = event["batches"]
         if (rerun := self._next_round(context, rounds, event["submitted_at"])) is not None:
             return self._wait(context, [*rounds, rerun], event["submitted_at"])
         self._rounds = rounds
-        return handle_event(self, context, {**event, "batches": [b for r in rounds for b in r.batches]})
+        return self._finish(context, {**event, "batches": [b for r in rounds for b in r.batches]})
 
     def _next_round(self, context: Context, rounds: list[Round], submitted_at: float) -> Round | None:
         """The batches re-running the items the last round left failed, if rounds and time are left."""
@@ -303,6 +309,31 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         """After the failure policy: items whose media could not be stored, by ``media.on_error``."""
         if self.media_path:
             check_media(self._media_failed, str(self.media_path), self.media)
+
+    def _finish(self, context: Context, event: dict[str, Any]) -> Any:
+        """The shared handler; once it returned (the task succeeds), the ``extra`` of the outlets' events."""
+        result = handle_event(self, context, event)
+        if self.outlets:
+            ti = context["ti"]
+            summary = ti.xcom_pull(task_ids=ti.task_id, key="summary") or {}
+            extra = asset_extra(summary, self.model, ResultsPlace(self.output_path, self.media_path))
+            fill_outlet_events(list(self.outlets), context, extra, self._model_asset)
+        return result
+
+    def _model_asset(self) -> Any:
+        return model_asset(self.hook.client_config.base_url, self.model)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """A ``runflow`` run facet (batches, model, counts, cost) and ``output_path``/``media_path`` as outputs."""
+        from airflow_provider_runflow.operators.lineage import operator_lineage
+
+        keys = ("summary", "batch_ids")
+        xcoms = {key: task_instance.xcom_pull(task_ids=task_instance.task_id, key=key) for key in keys}
+        return operator_lineage(self.model, xcoms, [self.output_path, self.media_path])
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """The same facets: what the run created and counted before it failed."""
+        return self.get_openlineage_facets_on_complete(task_instance)
 
     def on_kill(self) -> None:
         """Blocking mode only (a deferred task is killed through its trigger): cancel runs if asked to."""

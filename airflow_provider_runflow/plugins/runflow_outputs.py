@@ -1,4 +1,5 @@
-"""The "Runflow outputs" plugin: an app in Airflow's api-server and a tab on every task instance.
+"""The "Runflow outputs" plugin: an app in Airflow's api-server (the outputs page and the callback
+receiver, docs/events.md) and a tab on every task instance.
 
 Registered by the package's ``airflow.plugins`` entry point (docs/ui.md says why not by provider
 info). Every Airflow process loads plugins, task processes included, so this module stays light:
@@ -20,20 +21,20 @@ URL_PREFIX = "/runflow-outputs"
 
 
 class OutputsApp:
-    """The plugin's ASGI app: the FastAPI app of ``outputs_app``, imported when a request comes.
+    """The plugin's ASGI app: the FastAPI app of ``plugin_app``, imported when a request comes.
 
     Importing it (FastAPI, Airflow's API security and models) takes seconds, and logs a
     deprecation warning, in every process that loads plugins; only the api-server needs it.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from airflow_provider_runflow.plugins.outputs_app import app
+        from airflow_provider_runflow.plugins.plugin_app import app
 
         await app(scope, receive, send)
 
 
 class RunflowOutputsPlugin(AirflowPlugin):
-    """The page's app under ``/runflow-outputs``, and its tab on task-instance pages."""
+    """The page's app (and the callback receiver) under ``/runflow-outputs``, and its tab on task-instance pages."""
 
     name = "runflow_outputs"
     fastapi_apps = [{"name": "runflow-outputs", "app": OutputsApp(), "url_prefix": URL_PREFIX}]

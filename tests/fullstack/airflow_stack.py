@@ -121,6 +121,7 @@ class AirflowStack:
     api_key: str = ""
     organization_id: str = ""
     service_key: str = ""
+    webhook_secret: str = ""
     keep_root: bool = False
     postgres: bool = False
     triggerers: int = 1
@@ -279,11 +280,19 @@ class AirflowStack:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.task_logs),
             "AIRFLOW_CONN_RUNFLOW_DEFAULT": json.dumps(
-                {"conn_type": "runflow", "host": self.emulator_url, "password": self.api_key}
+                {
+                    "conn_type": "runflow",
+                    "host": self.emulator_url,
+                    "password": self.api_key,
+                    # What the callback receiver verifies the emulator's deliveries with.
+                    "extra": {"callback_secrets": self.webhook_secret},
+                }
             ),
             "AIRFLOW_CONN_RUNFLOW_SERVICE": json.dumps(
                 {"conn_type": "runflow", "host": self.emulator_url, "password": self.service_key}
             ),
+            # The DAGs scheduled on the emulator's runflow://<host>/batches asset need its address.
+            "RUNFLOW_FULLSTACK_API": self.emulator_url,
             "RUNFLOW_EXAMPLE_OUTPUT_DIR": str(self.root / "example-output"),
             # Where the "Runflow outputs" page may read results files and stored media from.
             "AIRFLOW__RUNFLOW__UI_STORAGE_ROOTS": (self.root / "example-output").as_uri(),
@@ -315,6 +324,8 @@ class AirflowStack:
         key_line = self.wait_for(lambda: _line_starting(emulator.log, "API key: "), 10, "the emulator's API key")
         # "API key: KEY (organization ORG); service key: SERVICE_KEY"
         self.api_key, self.organization_id, self.service_key = (key_line.split()[i].strip("();") for i in (2, 4, 7))
+        secret_line = self.wait_for(lambda: _line_starting(emulator.log, "Webhook secret: "), 10, "its webhook secret")
+        self.webhook_secret = secret_line.removeprefix("Webhook secret: ").strip()
 
     def wait_until_ready(self, timeout: float = 120) -> None:
         """Until the API answers, the triggerer and scheduler are healthy and the DAGs are parsed."""
@@ -432,6 +443,17 @@ class AirflowStack:
     def triggerer_jobs(self) -> list[dict[str, Any]]:
         jobs: list[dict[str, Any]] = self.get("/jobs", job_type="TriggererJob", limit=100)["jobs"]
         return jobs
+
+    def airflow_logs(self) -> dict[str, str]:
+        """Every log Airflow wrote: its components' (restarted ones too; not the emulator's) and every task's."""
+        files = [path for path in self.root.glob("*.log") if not path.name.startswith("emulator.")]
+        files += [path for path in self.task_logs.rglob("*") if path.is_file()]
+        return {str(path): path.read_text(errors="replace") for path in files}
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """The DAG's runs, oldest first."""
+        runs: list[dict[str, Any]] = self.get(f"/dags/{dag_id}/dagRuns", order_by="id", limit=100)["dag_runs"]
+        return runs
 
     def emulator_counters(self) -> dict[str, Any]:
         response = httpx.get(f"{self.emulator_url}/_emulator/counters", timeout=10)

@@ -13,7 +13,7 @@ from airflow.providers.common.compat.sdk import redact
 
 from airflow_provider_runflow.client import DEFAULT_BASE_URL, AsyncRunflowClient, RunflowClient
 from airflow_provider_runflow.get_provider_info import get_provider_info
-from airflow_provider_runflow.hooks.runflow import RunflowHook
+from airflow_provider_runflow.hooks.runflow import RunflowHook, callback_secrets_of
 
 BASE_URL = "https://api.runflow.test"
 PROBE = f"/v1/batches/{uuid.UUID(int=0)}"
@@ -259,8 +259,25 @@ def test_connection_form_hides_unused_fields_and_relabels_host_and_password() ->
 def test_connection_form_offers_the_extras_the_hook_reads() -> None:
     fields = connection_type()["conn-fields"]
 
-    assert set(fields) == {"organization_id", "timeout", "max_retries", "dashboard_url"}
+    assert set(fields) == {"organization_id", "timeout", "max_retries", "dashboard_url", "callback_secrets"}
     assert all("label" in field and "schema" in field for field in fields.values())
+    assert fields["callback_secrets"]["schema"]["format"] == "password"  # masked in the form
+
+
+@pytest.mark.parametrize(
+    ("extra", "secrets"),
+    [
+        ({"callback_secrets": "whsec_a"}, ("whsec_a",)),
+        ({"callback_secrets": " whsec_a, whsec_b "}, ("whsec_a", "whsec_b")),
+        ({"callback_secrets": "whsec_a whsec_b"}, ("whsec_a", "whsec_b")),
+        ({"callback_secrets": ["whsec_a", " ", "whsec_b"]}, ("whsec_a", "whsec_b")),
+        ({"extra__runflow__callback_secrets": "whsec_a"}, ("whsec_a",)),
+        ({"callback_secrets": ""}, ()),
+        ({}, ()),
+    ],
+)
+def test_callback_secrets_are_one_or_two_whsec_values(extra: dict[str, Any], secrets: tuple[str, ...]) -> None:
+    assert callback_secrets_of(extra) == secrets
 
 
 def test_connection_type_points_at_the_hook() -> None:
