@@ -19,7 +19,7 @@ from typing import Any
 from airflow_provider_runflow.client import ItemsQuery, build_batch_request, calls
 from airflow_provider_runflow.emulator import RunflowEmulator
 from benchmarks.common import MIB, rss
-from benchmarks.operator_support import client_of, wait_event
+from benchmarks.operator_support import client_of, use_emulator, wait_event
 
 CONCURRENCY = 8
 """Both sides download this many files at once (our default)."""
@@ -83,12 +83,13 @@ def measure_case(case: str, entries_file: Path, folder: Path) -> dict[str, Any]:
 
 
 def _entries(emu: RunflowEmulator, model: str, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    use_emulator(emu)
     with client_of(emu) as client:
         ids = [
             str(client.send(calls.create_batch(model, build_batch_request(inputs[i : i + 100]))).id)
             for i in range(0, len(inputs), 100)
         ]
-        wait_event(client, ids)
+        wait_event(ids)
         rows = [row for batch_id in ids for row in client.send(calls.batch_items(batch_id, ItemsQuery()))]
     return [{"index": i, "status": row.status_code, "output": row.output} for i, row in enumerate(rows)]
 
