@@ -12,6 +12,7 @@ from typing import Any
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
+from airflow_provider_runflow.batching.pacing import PollInterval
 from airflow_provider_runflow.batching.tracker import BatchEvent, BatchTracker
 from airflow_provider_runflow.client import (
     AsyncRunflowClient,
@@ -120,7 +121,7 @@ class RunflowHook(BaseHook):
         with self.get_conn() as client:
             return client.send(calls.redeliver_batch_callback(batch_id))
 
-    def wait(self, tracker: BatchTracker, poll_interval: float) -> BatchEvent:
+    def wait(self, tracker: BatchTracker, poll_interval: PollInterval) -> BatchEvent:
         """Poll until the wait is over, from a worker: the blocking twin of the trigger, same tracker."""
         with self.get_conn() as client:
             while (event := self.poll(client, tracker)) is None:
