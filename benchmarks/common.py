@@ -21,6 +21,7 @@ SECTIONS = {
     "collection": "Result collection",
     "media": "Media persistence",
     "outputs_page": "Runflow outputs page",
+    "pacing": "Adaptive polling",
 }
 
 

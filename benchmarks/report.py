@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import SECTIONS
-from benchmarks.plots import collection_plot, media_plot, scale_plot
+from benchmarks.plots import collection_plot, media_plot, pacing_plot, scale_plot
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = "runflow-trigger (aiohttp transport)"
@@ -121,6 +121,25 @@ def _outputs_page(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _pacing(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "\nThe real `BatchTracker` on a simulated clock against modelled batches of 100 items (20 seeds each; "
+        "polls take 0.1 s; the first leaves 0.5 s after submission). *Delay*: completion → final event. "
+        "✗ marks a figure past the goal (≤ 20 polls; delay ≤ max(2 s, 5% of the duration)).\n",
+        "| progress | duration | poll interval | polls per batch (median / max) | delay, worst (s) | delay goal (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        interval = row["interval"] if isinstance(row["interval"], str) else f"{row['interval']:g} s"
+        polls = f"{row['polls_median']} / {row['polls_max']}{'' if row['polls_max'] <= 20 else ' ✗'}"
+        late = "" if row["delay_max_s"] <= row["goal_delay_s"] else " ✗"
+        lines.append(
+            f"| {row['model']} | {row['duration_s']:,.0f} s | {interval} | {polls} | "
+            f"{row['delay_max_s']:,.1f}{late} | {row['goal_delay_s']:,.0f} |"
+        )
+    return lines
+
+
 def _header(results: dict[str, Any]) -> list[str]:
     runs = results.get("runs", {})
     lines = ["| section | date | command | machine |", "|---|---|---|---|"]
@@ -155,6 +174,9 @@ def write_report(results: dict[str, Any], docs: Path = ROOT / "docs", notes: str
         body += [f"\n## {SECTIONS['media']}\n", *_media(media), "\n![media](images/bench-media.png)\n"]
     if outputs_page := results.get("outputs_page"):
         body += [f"\n## {SECTIONS['outputs_page']}\n", *_outputs_page(outputs_page)]
+    if pacing := results.get("pacing"):
+        pacing_plot(pacing, images / "bench-pacing.png")
+        body += [f"\n## {SECTIONS['pacing']}\n", *_pacing(pacing), "\n![pacing](images/bench-pacing.png)\n"]
     body.append(notes)
     target = docs / "benchmarks.md"
     target.write_text("\n".join(body) + "\n")

@@ -39,12 +39,14 @@ def waits(looks: list[tuple[float, Batch]], interval: float | str = "adaptive") 
         # steady progress, 10 of 100 items in 100 s: half the 900 s ETA, capped at twice the age (200 s)
         ([(100.0, seen(10))], [200.0]),
         ([(500.0, seen(50))], [250.0]),
-        # close to the end: half the ETA of the last 4 items at 1 item/s
-        ([(96.0, seen(96))], [2.0]),
-        # the rate of the last interval wins when it is faster (items started late)
-        ([(1000.0, seen(10)), (1100.0, seen(60))], [1800.0, 40.0]),
-        # one or two items done are noise: still paced by the batch's age
-        ([(100.0, seen(2))], [40.0]),
+        # nearing the end: half the ETA, 20 items left at 0.8 items/s
+        ([(100.0, seen(80))], [12.5]),
+        # at the end, no shorter than 4% of the age: the end is seen at most that late
+        ([(96.0, seen(96))], [3.84]),
+        # the rate of the last interval wins when it is faster (items started late): half of 80 s, but 4% of 1,100 s
+        ([(1000.0, seen(10)), (1100.0, seen(60))], [1800.0, 44.0]),
+        # one item done is noise: still paced by the batch's age
+        ([(100.0, seen(1))], [40.0]),
         # no created_at: the first look is the origin
         ([(50.0, seen(0, created=None)), (60.0, seen(0, created=None))], [1.5, 4.0]),
     ],
@@ -67,7 +69,7 @@ def test_the_batch_due_soonest_sets_the_pace() -> None:
     tracker = BatchTracker(["slow", "fast"], deadline=CREATED + 100_000)
     tracker.observe("slow", seen(0))
     tracker.observe("fast", seen(96))
-    assert tracker.pause(CREATED + 96, "adaptive") == 2.0
+    assert tracker.pause(CREATED + 96, "adaptive") == 3.84
 
 
 @pytest.mark.parametrize("value", [0, -1.0, "fast", None, True])
