@@ -106,13 +106,17 @@ class RunflowBatchTrigger(BaseTrigger):
 
     async def _poll(self, client: AsyncRunflowClient, tracker: BatchTracker) -> BatchEvent | None:
         """Fetch every pending batch once, at most ``poll_concurrency`` at a time; the final event, if any."""
-        gate = asyncio.Semaphore(self.poll_concurrency)
+        pending = tracker.pending()
+        if len(pending) == 1:  # the common case, on the hot path of thousands of triggers: no task, no gate
+            await client.send(tracker.poll(pending[0]))
+        else:
+            gate = asyncio.Semaphore(self.poll_concurrency)
 
-        async def poll(batch_id: str) -> None:
-            async with gate:
-                await client.send(tracker.poll(batch_id))
+            async def poll(batch_id: str) -> None:
+                async with gate:
+                    await client.send(tracker.poll(batch_id))
 
-        await asyncio.gather(*(poll(batch_id) for batch_id in tracker.pending()))
+            await asyncio.gather(*(poll(batch_id) for batch_id in pending))
         now = time.time()
         if line := tracker.progress(now):
             self.log.info(line)
