@@ -73,6 +73,11 @@ PROVIDER_INFO: dict[str, Any] = {
                     "description": "Retries of rate-limited (429), 5xx and network failures.",
                     "schema": {"type": ["integer", "null"], "default": 4},
                 },
+                "max_requests_per_second": {
+                    "label": "Max requests per second",
+                    "description": "Cap shared by all tasks and triggers of this connection in one process; empty: none.",
+                    "schema": {"type": ["number", "null"]},
+                },
                 "dashboard_url": {
                     "label": "Dashboard URL",
                     "description": "Base URL for 'Runflow batch' links when the API gives none.",

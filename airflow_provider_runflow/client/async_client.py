@@ -11,6 +11,7 @@ import httpx
 from airflow_provider_runflow.client.calls import ApiCall, Exchange
 from airflow_provider_runflow.client.config import ClientConfig
 from airflow_provider_runflow.client.conversation import Attempt, Conversation
+from airflow_provider_runflow.client.rate_gate import gate_for
 from airflow_provider_runflow.client.responses import Reply
 
 T = TypeVar("T")
@@ -31,6 +32,7 @@ class AsyncRunflowClient(AsyncExitStack):
         self.config = config
         self._http = httpx.AsyncClient(transport=transport, **config.http_options())  # type: ignore[arg-type]
         self._gets: dict[str, httpx.Request] = {}
+        self._gate = gate_for(config)
         self.push_async_callback(self._http.aclose)
 
     async def send(self, call: ApiCall[T] | Exchange[T]) -> T:
@@ -56,8 +58,8 @@ class AsyncRunflowClient(AsyncExitStack):
         return request
 
     async def _attempt(self, attempt: Attempt) -> Reply:
-        if attempt.delay:
-            await asyncio.sleep(attempt.delay)
+        if wait := self._gate.turn(attempt.delay, attempt.throttled):
+            await asyncio.sleep(wait)
         try:
             # Not into response.content: httpcore keeps responses in reference cycles (see RunflowClient).
             async with aclosing(await self._http.send(attempt.request, stream=True)) as response:

@@ -55,7 +55,7 @@ def config_from_connection(
     """Client settings from a connection's fields; the API key is the connection's password."""
     if not password:
         raise ValueError(f"Connection {conn_id!r} has no API key: set it in the connection's password field")
-    timeout, max_retries = _extra(extra, "timeout"), _extra(extra, "max_retries")
+    timeout, max_retries, max_rps = (_extra(extra, name) for name in ("timeout", "max_retries", "max_requests_per_second"))
     retry = RetryPolicy() if max_retries is None else RetryPolicy(max_attempts=int(max_retries) + 1)
     return ClientConfig(
         api_key=password,
@@ -63,6 +63,7 @@ def config_from_connection(
         organization_id=_extra(extra, "organization_id"),
         timeout=30.0 if timeout is None else float(timeout),
         retry=retry,
+        max_requests_per_second=None if max_rps is None else float(max_rps),
     )
 
 
@@ -71,7 +72,8 @@ class RunflowHook(BaseHook):
 
     The connection holds the API base URL in ``host`` (default ``https://api.runflow.io``)
     and the API key in ``password``; its extras may set ``organization_id``,
-    ``timeout`` (seconds), ``max_retries`` and ``dashboard_url`` (for extra links).
+    ``timeout`` (seconds), ``max_retries``, ``max_requests_per_second`` (a cap shared by every
+    task and trigger of the connection in one process) and ``dashboard_url`` (for extra links).
 
     :param runflow_conn_id: the Airflow connection to use.
     """
