@@ -75,7 +75,7 @@ PROVIDER_INFO: dict[str, Any] = {
                 },
                 "max_requests_per_second": {
                     "label": "Max requests per second",
-                    "description": "Cap shared by all tasks and triggers of this connection in one process; empty: none.",
+                    "description": "Cap per process, shared by the tasks and triggers of this connection; empty: none.",
                     "schema": {"type": ["number", "null"]},
                 },
                 "dashboard_url": {

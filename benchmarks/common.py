@@ -22,6 +22,7 @@ SECTIONS = {
     "media": "Media persistence",
     "outputs_page": "Runflow outputs page",
     "pacing": "Adaptive polling",
+    "storm": "429 storm",
 }
 
 

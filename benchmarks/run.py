@@ -5,6 +5,7 @@ python -m benchmarks.run --smoke    # CI size, under 90 s; figures not asserted
 python -m benchmarks.run --sections economy,collection   # re-run some sections, keep the others' figures
 python -m benchmarks.run --sections media   # media persistence: 1,000 images, 20 x 50 MiB videos vs bare aiohttp
 python -m benchmarks.run --sections pacing  # adaptive vs fixed polling on modelled batches of 10 s to 2 h (~5 s)
+python -m benchmarks.run --sections storm   # 1,000 triggers against a 50 requests/s limit, three designs (~4 min)
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ def _run_section(name: str, smoke: bool, sizes: str, previous: Any) -> Any:
         from benchmarks.outputs_page import run_outputs_page
 
         return run_outputs_page(items=1000 if smoke else 10_000, repeats=5 if smoke else 20)
+    if name == "storm":
+        from benchmarks.storm import run_storm
+
+        return run_storm(n=100, interval=1.0) if smoke else run_storm()
     if name == "pacing":
         from benchmarks.pacing import run_pacing
 

@@ -55,7 +55,8 @@ def config_from_connection(
     """Client settings from a connection's fields; the API key is the connection's password."""
     if not password:
         raise ValueError(f"Connection {conn_id!r} has no API key: set it in the connection's password field")
-    timeout, max_retries, max_rps = (_extra(extra, name) for name in ("timeout", "max_retries", "max_requests_per_second"))
+    names = ("timeout", "max_retries", "max_requests_per_second")
+    timeout, max_retries, max_rps = (_extra(extra, name) for name in names)
     retry = RetryPolicy() if max_retries is None else RetryPolicy(max_attempts=int(max_retries) + 1)
     return ClientConfig(
         api_key=password,

@@ -12,8 +12,8 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_runflow.airflow_exceptions import airflow_exception
 from airflow_provider_runflow.batch_events import DEFER_GRACE, BatchWaiterMixin, record_batch_url
-from airflow_provider_runflow.batching.plan import Chunk, SubmissionScope, fingerprint, plan_chunks
 from airflow_provider_runflow.batching.pacing import PollInterval, check_poll_interval
+from airflow_provider_runflow.batching.plan import Chunk, SubmissionScope, fingerprint, plan_chunks
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
 from airflow_provider_runflow.batching.tracker import BatchState, BatchTracker

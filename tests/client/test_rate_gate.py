@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from client_support import make_config
 
 from airflow_provider_runflow.client.rate_gate import RateGate, gate_for
-from client_support import make_config
 
 
 @pytest.mark.parametrize(

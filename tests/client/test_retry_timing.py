@@ -69,7 +69,8 @@ async def test_503_five_times_fails_with_five_attempts(loopback: Any, client_kin
 
 async def test_a_429_pauses_every_client_of_the_connection_in_the_process(loopback: Any, client_kind: str) -> None:
     """Two tasks (threads, each with its own client) on one connection: the second waits out the first's 429."""
-    server = loopback([Reply(429, {"code": "RATE_LIMITED"}, {"Retry-After": "1"}), Reply(200, BATCH), Reply(200, BATCH)])
+    refused = Reply(429, {"code": "RATE_LIMITED"}, {"Retry-After": "1"})
+    server = loopback([refused, Reply(200, BATCH), Reply(200, BATCH)])
     runflow = against(server, client_kind, SLOW_FALLBACK)
 
     def timed_call(delay: float) -> float:
