@@ -12,9 +12,9 @@ Pure code: the trigger, the operator's blocking mode and the sensor only sleep w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
-ADAPTIVE = "adaptive"
+ADAPTIVE: Final = "adaptive"
 PollInterval = float | Literal["adaptive"]
 """Seconds between polls (fixed), or ``"adaptive"``."""
 
