@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# The emulator's fixtures (runflow_emulator, runflow_connection) are opt-in, as for any user.
+pytest_plugins = ["airflow_provider_runflow.emulator.pytest_plugin"]
+
 ROOT = Path(__file__).resolve().parent.parent
 _HOME = Path(tempfile.mkdtemp(prefix="runflow-airflow-home-"))
 _DAGS = _HOME / "dags"

@@ -45,7 +45,9 @@ def test_the_provider_keeps_every_contract(tree: Path) -> None:
         ("batching/policy.py", "import time", "Batch logic imports no Airflow and does no I/O"),
         ("batching/policy.py", "import httpx", "Batch logic imports no Airflow and does no I/O"),
         ("hooks/runflow.py", f"import {PACKAGE}.emulator", "Provider code never imports the emulator"),
-        ("sensors/batch.py", f"import {PACKAGE}.operators.batch", "Layers: operator beside sensor"),
+        ("plugins/view.py", f"import {PACKAGE}.emulator", "Provider code never imports the emulator"),
+        ("sensors/batch.py", f"import {PACKAGE}.operators.batch", "Layers: UI plugin, operators and sensor"),
+        ("media/layout.py", f"import {PACKAGE}.operators.batch", "Layers: UI plugin, operators and sensor"),
         ("operators/batch.py", f"import {PACKAGE}.triggers.client_pool", "never use its internals"),
     ],
 )

@@ -52,6 +52,29 @@ class RunflowModel(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
+class _Timed(RunflowModel):
+    """When a batch, run or item was created, started and completed."""
+
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class _Work(_Timed):
+    """What a batch and a run both report: their status, cost, metadata, links and why they failed."""
+
+    org_id: str | None = None
+    status_code: StatusCode = None
+    source_code: str | None = None
+    cost: Cost = None
+    metadata: JsonObject | None = None
+    duration_ms: int | None = None
+    links: JsonObject | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    failure_stage_code: str | None = None
+
+
 class BatchItemHandle(RunflowModel):
     """Lean per-item handle inlined in batch creation and batch detail responses."""
 
@@ -62,16 +85,13 @@ class BatchItemHandle(RunflowModel):
     client_ref: str | None = None
 
 
-class Batch(RunflowModel):
+class Batch(_Work):
     """A batch as returned by ``POST .../batches`` (a subset) and ``GET /v1/batches/{id}``."""
 
     id: str | None = None
-    org_id: str | None = None
     target_type_code: str | None = None
     target_type: str | None = None
     target_id: str | None = None
-    status_code: StatusCode = None
-    source_code: str | None = None
     items_total: int | None = None
     items_succeeded: int | None = None
     items_failed: int | None = None
@@ -79,65 +99,39 @@ class Batch(RunflowModel):
     input: list[JsonObject] | None = None
     resolved_template_id: str | None = None
     dispatch_provider_link_id: str | None = None
-    cost: Cost = None
     output: JsonObject | None = None
-    metadata: JsonObject | None = None
     callback_url: str | None = None
-    duration_ms: int | None = None
-    failure_code: str | None = None
-    failure_message: str | None = None
-    failure_stage_code: str | None = None
     created_by: str | None = None
-    created_at: datetime | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    links: JsonObject | None = None
     items: list[BatchItemHandle] | None = None
 
 
-class Run(RunflowModel):
+class Run(_Work):
     """The run behind a batch item, embedded in item rows with ``embed=run`` (main fields only)."""
 
     id: str | None = None
     model_id: str | None = None
     target_type: str | None = None
     target_version: str | None = None
-    org_id: str | None = None
-    status_code: StatusCode = None
-    source_code: str | None = None
     input: JsonObject | None = None
     output: JsonObject | None = None
-    duration_ms: int | None = None
-    cost: Cost = None
     batch_id: str | None = None
     client_ref: str | None = None
     request_id: str | None = None
-    created_at: datetime | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    metadata: JsonObject | None = None
-    links: JsonObject | None = None
-    failure_code: str | None = None
-    failure_message: str | None = None
-    failure_stage_code: str | None = None
 
 
-class BatchItemRow(RunflowModel):
+class BatchItemRow(_Timed):
     """Full per-item projection from ``GET /v1/batches/{batch_id}/items``."""
 
     id: str | None = None
     batch_id: str | None = None
     sequence_index: int | None = None
     run_id: str | None = None
-    created_at: datetime | None = None
     client_ref: str | None = None
     status_code: StatusCode = None
     input: JsonObject | None = None
     cost: Cost = None
     output: JsonObject | None = None
     error: JsonObject | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
     run: Run | None = None
 
 

@@ -8,16 +8,19 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from starlette.requests import Request
+from starlette.responses import Response
+
 from airflow_provider_runflow.emulator import routes
 from airflow_provider_runflow.emulator.batch_request import parse_batch_request
 from airflow_provider_runflow.emulator.callbacks import CallbackDispatcher
 from airflow_provider_runflow.emulator.catalog import CATALOG, CatalogModel
 from airflow_provider_runflow.emulator.errors import ApiError, not_found, validation_error
-from airflow_provider_runflow.emulator.http import Reply, Request, Router
 from airflow_provider_runflow.emulator.items_query import ItemsListing, paginate, parse_listing
 from airflow_provider_runflow.emulator.settings import EmulatorSettings
 from airflow_provider_runflow.emulator.state import Batch, IdempotentReply, Item, Store
 from airflow_provider_runflow.emulator.views import batch_detail, batch_summary, dumps, item_row, run_object
+from airflow_provider_runflow.emulator.web import json_reply, route
 
 
 @dataclass(frozen=True)
@@ -30,20 +33,20 @@ class Caller:
 
 
 class RunflowApi:
-    """Handlers of the Runflow routes, over one :class:`Store`."""
+    """Handlers of the Runflow routes over one :class:`Store`; ``base_url``, where clients reach us, fills ``links``."""
 
-    def __init__(self, store: Store, settings: EmulatorSettings, callbacks: CallbackDispatcher) -> None:
+    def __init__(self, store: Store, settings: EmulatorSettings, callbacks: CallbackDispatcher, base_url: str) -> None:
         self.store, self.settings, self.callbacks = store, settings, callbacks
-        self.base_url = ""
-
-    def install(self, router: Router) -> None:
-        router.add(routes.CREATE_BATCH, self.create_batch, multi_segment=("slug",))
-        router.add(routes.GET_BATCH, self.get_batch)
-        router.add(routes.LIST_ITEMS, self.list_items)
-        router.add(routes.GET_CALLBACK, self.get_callback)
-        router.add(routes.REDELIVER_CALLBACK, self.redeliver_callback)
-        router.add(routes.CANCEL_RUN, self.cancel_run)
-        router.add(routes.HEALTH, self.health)
+        self.base_url = base_url.rstrip("/")
+        self.routes = [
+            route(routes.CREATE_BATCH, self.create_batch, multi_segment=("slug",)),
+            route(routes.GET_BATCH, self.get_batch),
+            route(routes.LIST_ITEMS, self.list_items),
+            route(routes.GET_CALLBACK, self.get_callback),
+            route(routes.REDELIVER_CALLBACK, self.redeliver_callback),
+            route(routes.CANCEL_RUN, self.cancel_run),
+            route(routes.HEALTH, self.health),
+        ]
 
     def authenticate(self, request: Request) -> Caller:
         """The caller of ``request``: 401 without a known Bearer key, 403 for an organisation not its own."""
@@ -58,25 +61,25 @@ class RunflowApi:
             )
         return Caller(key.strip(), wanted or orgs[0], key.strip() in self.settings.service_keys)
 
-    def create_batch(self, request: Request) -> Reply:
+    async def create_batch(self, request: Request) -> Response:
         caller = self.authenticate(request)
-        model = self._batch_model(request.params["owner"], request.params["slug"])
-        idempotency_key = request.headers.get("idempotency-key")
-        body_hash = hashlib.sha256(f"{model.ref}\n".encode() + _canonical(request.body)).hexdigest()
+        model = self._batch_model(request.path_params["owner"], request.path_params["slug"])
+        idempotency_key, body = request.headers.get("idempotency-key"), await request.body()
+        body_hash = hashlib.sha256(f"{model.ref}\n".encode() + _canonical(body)).hexdigest()
         if idempotency_key:
             earlier = self.store.idempotency.get((caller.org_id, idempotency_key))
             if earlier is not None and earlier.body_hash != body_hash:
                 raise ApiError(409, "CONFLICT", "Idempotency-Key was already used with a different request body")
             if earlier is not None:
-                return Reply(201, earlier.body, [(b"idempotent-replayed", b"true")])
-        batch_request = parse_batch_request(request.body, model)
+                return json_reply(earlier.body, 201, {"idempotent-replayed": "true"})
+        batch_request = parse_batch_request(body, model)
         now = time.time()
         batch = self.store.create_batch(caller.org_id, _user_id(caller.key), model, batch_request, now)
-        body = dumps(batch_summary(batch, batch.snapshot(now), now))
+        created = dumps(batch_summary(batch, batch.snapshot(now), now))
         if idempotency_key:
-            self.store.idempotency[(caller.org_id, idempotency_key)] = IdempotentReply(body_hash, body)
+            self.store.idempotency[(caller.org_id, idempotency_key)] = IdempotentReply(body_hash, created)
         self.callbacks.watch(batch, max(item.ends_at for item in batch.items))
-        return Reply(201, body)
+        return json_reply(created, 201)
 
     def _batch_model(self, owner: str, slug: str) -> CatalogModel:
         model = CATALOG.get(f"{owner}/{slug}")
@@ -88,26 +91,26 @@ class RunflowApi:
 
     def _batch(self, request: Request, name: str) -> Batch:
         caller = self.authenticate(request)
-        batch = self.store.find_batch(_uuid(request.params[name], name), caller.org_id)
+        batch = self.store.find_batch(_uuid(request.path_params[name], name), caller.org_id)
         if batch is None:
-            raise not_found(f"batch {request.params[name]}")
+            raise not_found(f"batch {request.path_params[name]}")
         return batch
 
-    def get_batch(self, request: Request) -> Reply:
+    async def get_batch(self, request: Request) -> Response:
         batch, now = self._batch(request, "id"), time.time()
         cached = batch.cache.get("detail")
         if cached is None or not cached[0] <= now < cached[1]:
             snap = batch.snapshot(now)
             cached = (now, snap.valid_until, dumps(batch_detail(batch, snap, now, self.base_url)))
             batch.cache["detail"] = cached
-        return Reply(200, cached[2])
+        return json_reply(cached[2])
 
-    def list_items(self, request: Request) -> Reply:
-        listing = parse_listing(request.query)
+    async def list_items(self, request: Request) -> Response:
+        listing = parse_listing(request.query_params)
         batch, now = self._batch(request, "batch_id"), time.time()
         page = paginate(batch.items, listing, now)
         rows = [self._row(batch, item, listing, now) for item in page.items]
-        return Reply(200, dumps({"items": rows, "first": None, "next": page.next, "previous": page.previous}))
+        return json_reply(dumps({"items": rows, "first": None, "next": page.next, "previous": page.previous}))
 
     def _row(self, batch: Batch, item: Item, listing: ItemsListing, now: float) -> dict[str, object]:
         row: dict[str, object] = item_row(batch, item, now)
@@ -117,24 +120,24 @@ class RunflowApi:
             row = {k: v for k, v in row.items() if k in listing.fields or k == "run"}
         return row
 
-    def get_callback(self, request: Request) -> Reply:
+    async def get_callback(self, request: Request) -> Response:
         batch = self._batch(request, "batch_id")
-        return Reply(200, dumps(self.callbacks.history(batch.id)))
+        return json_reply(dumps(self.callbacks.history(batch.id)))
 
-    def redeliver_callback(self, request: Request) -> Reply:
+    async def redeliver_callback(self, request: Request) -> Response:
         batch, now = self._batch(request, "batch_id"), time.time()
         if not batch.callback_url:
             raise validation_error(f"batch {batch.id} has no callback_url")
         if not batch.snapshot(now).terminal:
             raise ApiError(409, "BATCH_NOT_TERMINAL", f"batch {batch.id} is still {batch.snapshot(now).status}")
-        return Reply(202, dumps(self.callbacks.redeliver(batch, now)))
+        return json_reply(dumps(self.callbacks.redeliver(batch, now)), 202)
 
-    def cancel_run(self, request: Request) -> Reply:
+    async def cancel_run(self, request: Request) -> Response:
         caller = self.authenticate(request)
         if not caller.is_service:
             raise ApiError(403, "PERMISSION_DENIED", "run cancellation needs a service key (rf_svc_...)")
-        run_id = _uuid(request.params["run_id"], "run_id")
-        reason = _json_object(request.body).get("reason")
+        run_id = _uuid(request.path_params["run_id"], "run_id")
+        reason = _json_object(await request.body()).get("reason")
         if not isinstance(reason, str) or not 3 <= len(reason) <= 500:
             raise validation_error("reason must be 3 to 500 characters", [{"field": "reason", "message": "3..500"}])
         now = time.time()
@@ -145,10 +148,10 @@ class RunflowApi:
         batch, _ = self.store.runs[run_id]
         self.callbacks.watch(batch, now)
         body = {"run_id": run_id, "batch_id": batch.id, "status_code": item.status(now), "cancelled": cancelled}
-        return Reply(201 if cancelled else 200, dumps(body))
+        return json_reply(dumps(body), 201 if cancelled else 200)
 
-    def health(self, request: Request) -> Reply:
-        return Reply(200, b'{"status":"ok"}')
+    async def health(self, request: Request) -> Response:
+        return json_reply(b'{"status":"ok"}')
 
 
 def _canonical(body: bytes) -> bytes:

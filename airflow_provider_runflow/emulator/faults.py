@@ -6,13 +6,13 @@ import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from airflow_provider_runflow.emulator import routes
 
 
-class FaultKind(str, Enum):
+class FaultKind(StrEnum):
     """What happens to a request a rule picks."""
 
     RATE_LIMIT = "rate_limit"

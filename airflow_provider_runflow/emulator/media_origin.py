@@ -13,8 +13,9 @@ import time
 from collections import deque
 from typing import Any
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from airflow_provider_runflow.emulator.faults import Fault, FaultKind, FaultPlan, FaultRule
-from airflow_provider_runflow.emulator.http import Receive, Scope, Send
 from airflow_provider_runflow.emulator.media import SIGNER, media_of
 from airflow_provider_runflow.emulator.settings import EmulatorSettings
 
@@ -120,7 +121,7 @@ async def _stream(send: Send, found: tuple[str, int, Any], fault: Fault | None) 
 class Origins:
     """Routes each connection by the port it arrived on: the media port to :class:`MediaOrigin`, others to the API."""
 
-    def __init__(self, api: Any, media: MediaOrigin, media_port: int) -> None:
+    def __init__(self, api: ASGIApp, media: MediaOrigin, media_port: int) -> None:
         self.api, self.media, self.media_port = api, media, media_port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

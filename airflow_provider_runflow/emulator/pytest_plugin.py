@@ -1,6 +1,9 @@
-"""Pytest fixtures for the Runflow emulator (registered through the ``pytest11`` entry point).
+"""Pytest fixtures for the Runflow emulator, loaded only where asked for.
 
-Kept cheap to import, as every pytest run loads it: the emulator is imported inside the fixtures.
+Opt in with ``pytest_plugins = ["airflow_provider_runflow.emulator.pytest_plugin"]`` in your
+top-level ``conftest.py``, or ``pytest -p airflow_provider_runflow.emulator.pytest_plugin``. It is
+not an entry point, so installing the package changes no one else's pytest runs. Cheap to import:
+the emulator is imported inside the fixtures.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Serve an :class:`EmulatorApp` with uvicorn on a socket bound before start-up (port 0 picks a free port)."""
+"""Serve the emulator's ASGI app with uvicorn on a socket bound before start-up (port 0 picks a free port)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from airflow_provider_runflow.emulator.settings import EmulatorSettings
 
 if TYPE_CHECKING:
-    from airflow_provider_runflow.emulator.app import EmulatorApp
+    from starlette.types import ASGIApp
+
     from airflow_provider_runflow.emulator.media_origin import Origins
 
 READY_PREFIX = "Runflow emulator running at "
@@ -57,9 +58,7 @@ def _url(host: str, sock: socket.socket) -> str:
     return f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
 
 
-def _with_media(
-    app: EmulatorApp, settings: EmulatorSettings, host: str, media_port: int
-) -> tuple[Origins, socket.socket]:
+def _with_media(app: ASGIApp, settings: EmulatorSettings, host: str, media_port: int) -> tuple[Origins, socket.socket]:
     """``app`` behind a port switch that sends the media socket's requests to the media origin."""
     from airflow_provider_runflow.emulator.media import SIGNER
     from airflow_provider_runflow.emulator.media_origin import MediaOrigin, Origins
@@ -77,14 +76,12 @@ def serve(
     """Serve until SIGINT or SIGTERM; ``announce`` gets the base URL once the socket listens."""
     import uvicorn  # deferred: importing the emulator package must stay cheap
 
-    from airflow_provider_runflow.emulator.app import EmulatorApp
+    from airflow_provider_runflow.emulator.app import build_app
 
     _raise_open_files_limit()
     sock = bind(host, port)
     url = _url(host, sock)
-    app = EmulatorApp(settings)
-    app.set_base_url(url)
-    routed, media_sock = _with_media(app, settings, host, media_port)
+    routed, media_sock = _with_media(build_app(settings, url), settings, host, media_port)
     config = uvicorn.Config(
         routed,
         loop="auto",

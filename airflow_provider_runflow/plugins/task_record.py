@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from airflow_provider_runflow.links.batch import XCOM_BATCH_URL
+from airflow_provider_runflow.media.layout import MediaScope
 
 RETURN_VALUE, SUMMARY, BATCH_IDS = "return_value", "summary", "batch_ids"
 _KEYS = (RETURN_VALUE, SUMMARY, BATCH_IDS, XCOM_BATCH_URL)
@@ -36,13 +37,8 @@ def map_index_param(map_index: Annotated[str, Query()] = "-1") -> int:
 
 
 @dataclass(frozen=True)
-class TaskKey:
-    """One task instance, as the page's URLs name it."""
-
-    dag_id: str
-    run_id: str
-    task_id: str
-    map_index: int = -1
+class TaskKey(MediaScope):
+    """One task instance, as the page's URLs name it (the same identity its media are stored under)."""
 
     def query(self) -> dict[str, str]:
         return {"dag_id": self.dag_id, "run_id": self.run_id, "task_id": self.task_id, "map_index": str(self.map_index)}

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from airflow_provider_runflow.emulator.cli import parser, settings_from
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
-def test_cli_prints_url_and_connection_and_stops_on_signal(stop: signal.Signals) -> None:
+def test_cli_prints_urls_that_answer_and_stops_on_signal(stop: signal.Signals) -> None:
     command = [
         sys.executable,
         "-m",
@@ -27,7 +28,7 @@ def test_cli_prints_url_and_connection_and_stops_on_signal(stop: signal.Signals)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(5)]
+        lines = [process.stdout.readline() for _ in range(6)]
         url = lines[0].removeprefix("Runflow emulator running at ").strip()
         connection = next(line for line in lines if "AIRFLOW_CONN_RUNFLOW_DEFAULT=" in line)
         conn = json.loads(connection.split("=", 1)[1].strip().strip("'"))
@@ -37,6 +38,10 @@ def test_cli_prints_url_and_connection_and_stops_on_signal(stop: signal.Signals)
             f"{url}/v1/batches/3c90c3cc-0d44-4b50-8888-8dd25736052a", headers={"Authorization": "Bearer rf_live_cli"}
         )
         assert answer.status_code == 404
+        control = lines[5].removeprefix("Control API: ").split(" ", 1)[0]
+        assert control == f"{url}/_emulator/"
+        index = httpx.get(control).raise_for_status().json()
+        assert {"route": "GET /_emulator/counters", "does": ANY} in index["routes"]
     finally:
         process.send_signal(stop)
         code = process.wait(timeout=10)

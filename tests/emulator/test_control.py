@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from emulator_support import wait_terminal
 
 from airflow_provider_runflow.client import RunflowClient, build_batch_request, calls, is_terminal
@@ -57,3 +58,24 @@ def test_counters_count_requests_by_route_template_and_status(emu: RunflowEmulat
     assert requests["POST /v1/models/{owner}/{slug}/batches"] == {"201": 1}
     assert requests["GET /v1/batches/{batch_id}/items"] == {"200": 1}
     assert sum(requests["GET /v1/batches/{id}"].values()) >= 1
+
+
+def test_control_index_lists_every_control_route(emu: RunflowEmulator) -> None:
+    index = httpx.get(f"{emu.url}/_emulator/").raise_for_status().json()["routes"]
+    assert [entry["route"] for entry in index] == [
+        "GET /_emulator/",
+        "GET /_emulator/counters",
+        "GET /_emulator/requests",
+        "GET /_emulator/faults",
+        "PUT /_emulator/faults",
+        "DELETE /_emulator/faults",
+        "POST /_emulator/reset",
+        "POST /_emulator/batches/{batch_id}/status",
+    ]
+    assert all(entry["does"] for entry in index)
+
+
+def test_a_wrong_method_answers_405_naming_every_method_of_the_path(emu: RunflowEmulator) -> None:
+    answer = httpx.post(f"{emu.url}/_emulator/faults")
+    assert (answer.status_code, answer.json()["code"]) == (405, "METHOD_NOT_ALLOWED")
+    assert answer.headers["allow"] == "DELETE, GET, HEAD, PUT"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from emulator_support import make_client, wait_terminal
 
-from airflow_provider_runflow.client import RunflowClient, build_batch_request
+from airflow_provider_runflow.client import RunflowClient, build_batch_request, calls
 from airflow_provider_runflow.emulator import FaultKind, FaultRule, RunflowEmulator
 from airflow_provider_runflow.emulator.media import digest_of, png_bytes, video_bytes
 
@@ -29,13 +29,13 @@ def runflow(short: RunflowEmulator) -> Iterator[RunflowClient]:
 
 
 def image_url(client: RunflowClient, batch_id: str) -> str:
-    row = next(client.iter_batch_items(batch_id))
+    row = client.send(calls.batch_items(batch_id))[0]
     assert row.output is not None
     return str(row.output["image_url"])
 
 
 def finished(client: RunflowClient, model: str, item: dict[str, object]) -> str:
-    return wait_terminal(client, client.create_batch(model, build_batch_request([item])).id or "").id or ""
+    return wait_terminal(client, client.send(calls.create_batch(model, build_batch_request([item]))).id or "").id or ""
 
 
 def test_media_come_from_another_origin_with_deterministic_bytes(
@@ -66,7 +66,7 @@ def test_urls_expire_and_each_read_signs_afresh(runflow: RunflowClient) -> None:
 
 def test_videos_are_mp4_typed_streams_of_the_configured_size(runflow: RunflowClient) -> None:
     batch_id = finished(runflow, "acme/video/gen-v2", {"prompt": "sea"})
-    row = next(runflow.iter_batch_items(batch_id))
+    row = runflow.send(calls.batch_items(batch_id))[0]
     assert row.output is not None
     answer = httpx.get(row.output["video_url"])
     assert answer.headers["content-type"] == "video/mp4"
@@ -75,7 +75,7 @@ def test_videos_are_mp4_typed_streams_of_the_configured_size(runflow: RunflowCli
 
 
 def test_media_faults_and_the_header_log(short: RunflowEmulator, runflow: RunflowClient) -> None:
-    row = next(runflow.iter_batch_items(finished(runflow, "acme/video/gen-v2", {"prompt": "storm"})))
+    row = runflow.send(calls.batch_items(finished(runflow, "acme/video/gen-v2", {"prompt": "storm"})))[0]
     assert row.output is not None
     url = row.output["video_url"]
     short.set_media_faults([FaultRule(sequence=(FaultKind.BAD_GATEWAY, FaultKind.DROP_CONNECTION))])

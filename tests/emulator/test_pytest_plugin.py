@@ -1,4 +1,4 @@
-"""The fixtures the ``pytest11`` entry point offers to every test suite."""
+"""The emulator's pytest fixtures: what they give, and that they load only into the suites that opt in."""
 
 from __future__ import annotations
 
@@ -6,10 +6,15 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from airflow_provider_runflow.client import RunflowClient, build_batch_request, calls
 from airflow_provider_runflow.client.config import ClientConfig
 from airflow_provider_runflow.emulator import RunflowEmulator
+
+PLUGIN = "airflow_provider_runflow.emulator.pytest_plugin"
 
 
 def test_runflow_connection_points_airflow_at_the_emulator(runflow_connection: RunflowEmulator) -> None:
@@ -32,3 +37,10 @@ def test_plugin_and_package_import_without_the_server() -> None:
     assert (
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
     )
+
+
+@pytest.mark.parametrize(("options", "offered"), [((), False), (("-p", PLUGIN), True)])
+def test_fixtures_are_offered_only_to_runs_that_opt_in(tmp_path: Path, options: tuple[str, ...], offered: bool) -> None:
+    command = [sys.executable, "-m", "pytest", "--fixtures", "-p", "no:cacheprovider", *options]
+    listing = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert ("runflow_emulator" in listing) is offered
