@@ -184,7 +184,7 @@ def _storm(rows: list[dict[str, Any]]) -> list[str]:
     for row in rows:
         events = ", ".join(f"{count} {status}" for status, count in row["statuses"].items())
         lines.append(
-            f"| {row['case']} | {row['429s']:,} | {_ratio(row['429s'], first['429s'])} | {row['accepted_per_s']} | "
+            f"| {row['case']} | {row['429s']:,} | {row['429s'] / first['429s']:.3f}x | {row['accepted_per_s']} | "
             f"{row['all_seen_after_end_s']} | {_ratio(row['all_seen_after_end_s'], first['all_seen_after_end_s'])} | "
             f"{events} | {row['load_avg_1m']} |"
         )
