@@ -79,6 +79,11 @@ PROVIDER_INFO: dict[str, Any] = {
                     "description": "Retries of rate-limited (429), 5xx and network failures.",
                     "schema": {"type": ["integer", "null"], "default": 4},
                 },
+                "max_requests_per_second": {
+                    "label": "Max requests per second",
+                    "description": "Cap per process, shared by the tasks and triggers of this connection; empty: none.",
+                    "schema": {"type": ["number", "null"]},
+                },
                 "dashboard_url": {
                     "label": "Dashboard URL",
                     "description": "Base URL for 'Runflow batch' links when the API gives none.",

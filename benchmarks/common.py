@@ -21,6 +21,8 @@ SECTIONS = {
     "collection": "Result collection",
     "media": "Media persistence",
     "outputs_page": "Runflow outputs page",
+    "pacing": "Adaptive polling",
+    "storm": "429 storm",
 }
 
 

@@ -65,12 +65,12 @@ class Shards:
 
 
 @contextmanager
-def shards(count: int, latency: float) -> Iterator[Shards]:
-    """``count`` emulators answering after ``latency`` seconds, with items that run for two hours."""
+def shards(count: int, latency: float, run_seconds: float = 7200.0) -> Iterator[Shards]:
+    """``count`` emulators answering after ``latency`` seconds, with items that run ``run_seconds`` (two hours)."""
     with ExitStack() as stack:
         before = {p.pid for p in psutil.Process().children()}
         emulators = [
-            stack.enter_context(RunflowEmulator(run_seconds=7200.0, latency=latency, queue_seconds=0.0))
+            stack.enter_context(RunflowEmulator(run_seconds=run_seconds, latency=latency, queue_seconds=0.0))
             for _ in range(count)
         ]
         pids = [p.pid for p in psutil.Process().children() if p.pid not in before]

@@ -59,6 +59,31 @@ def collection_plot(collection: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+def pacing_plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Polls per batch and worst detection delay over batch duration, one line per poll interval (steady model)."""
+    steady = [row for row in rows if row["model"] == rows[0]["model"]]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    for interval in dict.fromkeys(row["interval"] for row in steady):
+        points = [row for row in steady if row["interval"] == interval]
+        durations = [row["duration_s"] for row in points]
+        label = interval if isinstance(interval, str) else f"fixed {interval:g} s"
+        axes[0].plot(durations, [row["polls_median"] for row in points], "-o", label=label)
+        axes[1].plot(durations, [row["delay_max_s"] for row in points], "-o", label=label)
+    goal = [row for row in steady if row["interval"] == steady[0]["interval"]]
+    axes[1].plot([r["duration_s"] for r in goal], [r["goal_delay_s"] for r in goal], "k:", label="goal")
+    axes[0].axhline(20, color="k", linestyle=":", label="goal")
+    for ax, label in ((axes[0], "polls per batch (median)"), (axes[1], "detection delay, worst (s)")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("batch duration (s)")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def media_plot(p4: list[dict[str, Any]], path: Path) -> None:
     """Throughput and peak RSS growth of each copier per workload, side by side."""
     workloads = list(dict.fromkeys(row["workload"] for row in p4))

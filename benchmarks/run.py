@@ -4,6 +4,8 @@ python -m benchmarks.run            # full: trigger scale at N=100, 1,000, 5,000
 python -m benchmarks.run --smoke    # CI size, under 90 s; figures not asserted
 python -m benchmarks.run --sections economy,collection   # re-run some sections, keep the others' figures
 python -m benchmarks.run --sections media   # media persistence: 1,000 images, 20 x 50 MiB videos vs bare aiohttp
+python -m benchmarks.run --sections pacing  # adaptive vs fixed polling on modelled batches of 10 s to 2 h (~5 s)
+python -m benchmarks.run --sections storm   # 1,000 triggers against a 50 requests/s limit, three designs (~4 min)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import SECTIONS, machine
+from benchmarks.pacing import DURATIONS
 from benchmarks.scale import ALL_PEERS, ScaleSettings, run_scale
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +82,14 @@ def _run_section(name: str, smoke: bool, sizes: str, previous: Any) -> Any:
         from benchmarks.outputs_page import run_outputs_page
 
         return run_outputs_page(items=1000 if smoke else 10_000, repeats=5 if smoke else 20)
+    if name == "storm":
+        from benchmarks.storm import run_storm
+
+        return run_storm(n=100, interval=1.0) if smoke else run_storm()
+    if name == "pacing":
+        from benchmarks.pacing import run_pacing
+
+        return run_pacing(durations=(10.0, 120.0) if smoke else DURATIONS)
     raise SystemExit(f"unknown section {name!r}")
 
 

@@ -27,7 +27,7 @@ def example_runflow_sensor() -> None:
     done = RunflowBatchSensor(
         task_id="wait_for_batches",
         batch_ids="{{ dag_run.conf.get('batch_ids') or params.batch_ids }}",
-        poke_interval=5,
+        poll_interval="adaptive",  # the default: paced by the batches' progress; poke_interval if not deferred
         timeout=6 * 3600,
         max_failed_ratio=0.05,
         max_failed_items=None,

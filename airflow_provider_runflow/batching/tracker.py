@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, TypedDict
 
+from airflow_provider_runflow.batching.pacing import PollInterval, Sample, adaptive_wait
 from airflow_provider_runflow.client.calls import Exchange, poll_batch
 from airflow_provider_runflow.client.errors import RunflowError
 from airflow_provider_runflow.client.models import Batch
@@ -55,8 +56,13 @@ class BatchState:
     def terminal(self) -> bool:
         return is_terminal(self.status)
 
+    @property
+    def done(self) -> int:
+        """Items that reached an end (succeeded, failed or cancelled)."""
+        return (self.items_succeeded or 0) + (self.items_failed or 0) + (self.items_cancelled or 0)
+
     def describe(self) -> str:
-        done = (self.items_succeeded or 0) + (self.items_failed or 0) + (self.items_cancelled or 0)
+        done = self.done
         total = "?" if self.items_total is None else self.items_total
         return f"{self.batch_id} ({self.status or 'unknown'}, {done}/{total} items done)"
 
@@ -96,6 +102,8 @@ class BatchTracker:
         self._fatal: str | None = None
         self._last_progress: tuple[Any, ...] | None = None
         self._last_logged = float("-inf")
+        self._created: dict[str, float] = {}
+        self._samples: dict[str, tuple[Sample, Sample]] = {}
 
     def pending(self) -> list[str]:
         """Batches still worth polling."""
@@ -125,6 +133,8 @@ class BatchTracker:
         state.failure_code, state.failure_message = result.failure_code, result.failure_message
         state.cost = None if result.cost is None else str(result.cost)
         state.links = result.links or state.links
+        if result.created_at is not None:
+            self._created[batch_id] = result.created_at.timestamp()
 
     def outcome(self, now: float) -> BatchEvent | None:
         """The final event if the wait is over at ``now``, else None."""
@@ -145,9 +155,25 @@ class BatchTracker:
             return self._event("timeout", f"The deadline passed before all batches finished.{self.still_running()}")
         return None
 
-    def pause(self, now: float, poll_interval: float) -> float:
-        """Seconds to sleep before the next round: ``poll_interval``, cut short by the deadline."""
-        return max(0.0, min(poll_interval, self.deadline - now))
+    def pause(self, now: float, poll_interval: PollInterval) -> float:
+        """Seconds to sleep before the next round, cut short by the deadline; call it once a round.
+
+        A number is waited as is; ``"adaptive"`` waits for the pending batch due soonest (see
+        :mod:`~airflow_provider_runflow.batching.pacing`), from the progress recorded here at each call.
+        """
+        if isinstance(poll_interval, (int, float)):
+            wait = float(poll_interval)
+        else:
+            wait = min((self._adaptive_wait(batch_id, now) for batch_id in self.pending()), default=0.0)
+        return max(0.0, min(wait, self.deadline - now))
+
+    def _adaptive_wait(self, batch_id: str, now: float) -> float:
+        state = self.states[batch_id]
+        current = Sample(now, state.done)
+        created = self._created.get(batch_id)
+        first, last = self._samples.get(batch_id) or 2 * (current if created is None else Sample(created, 0),)
+        self._samples[batch_id] = (first, current)
+        return adaptive_wait(first, last, current, state.items_total or state.expected_items)
 
     def still_running(self) -> str:
         """A sentence naming the batches left running on Runflow, which has no public cancel."""

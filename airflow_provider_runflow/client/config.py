@@ -47,6 +47,8 @@ class ClientConfig:
 
     :param verify: TLS verification: True (default), or a CA bundle path. It cannot be
         switched off here: a man in the middle would read the API key.
+    :param max_requests_per_second: the most requests all clients of these settings in one process
+        start per second (see :mod:`~airflow_provider_runflow.client.rate_gate`); ``None`` for no cap.
     """
 
     api_key: str = field(repr=False)
@@ -55,12 +57,15 @@ class ClientConfig:
     timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     verify: bool | str = True
+    max_requests_per_second: float | None = None
 
     def __post_init__(self) -> None:
         if not self.api_key:
             raise ValueError("A Runflow API key is required")
         if self.verify is False:
             raise ValueError("TLS verification cannot be disabled; pass a CA bundle path instead")
+        if self.max_requests_per_second is not None and not self.max_requests_per_second > 0:
+            raise ValueError(f"max_requests_per_second must be > 0, got {self.max_requests_per_second}")
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
 
     def headers(self) -> dict[str, str]:

@@ -32,10 +32,15 @@ Steps = Generator["Attempt", Reply, T]
 
 @dataclass(frozen=True)
 class Attempt:
-    """One HTTP request to send, after waiting ``delay`` seconds (a retry's backoff; 0 for a first try)."""
+    """One HTTP request to send, after waiting ``delay`` seconds (a retry's backoff; 0 for a first try).
+
+    ``throttled``: the attempt before it was rate-limited, so the wait is every request's of that
+    connection, not this call's alone (the clients close their :class:`RateGate` for it).
+    """
 
     request: httpx.Request
     delay: float = 0.0
+    throttled: bool = False
 
 
 def _attempts(call: ApiCall[T], policy: RetryPolicy, build: RequestBuilder) -> Steps[T]:
@@ -44,9 +49,11 @@ def _attempts(call: ApiCall[T], policy: RetryPolicy, build: RequestBuilder) -> S
     tenacity decides; its sleep only notes the backoff, which the client's own sleep waits out.
     """
     backoffs: list[float] = []
+    throttled = False
     for attempt in policy.retrying(call, sleep=backoffs.append):
         request = build(call.method, call.path, params=call.params, content=call.body, headers=call.headers)
-        reply = yield Attempt(request, backoffs.pop() if backoffs else 0.0)
+        reply = yield Attempt(request, backoffs.pop() if backoffs else 0.0, throttled)
+        throttled = not isinstance(reply, BaseException) and reply[0].status_code == 429
         with attempt:
             return read_reply(call, reply)
     raise AssertionError("unreachable: tenacity returns the result or reraises the last error")

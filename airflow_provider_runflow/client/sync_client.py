@@ -11,6 +11,7 @@ import httpx
 from airflow_provider_runflow.client.calls import ApiCall, Exchange
 from airflow_provider_runflow.client.config import ClientConfig
 from airflow_provider_runflow.client.conversation import Attempt, Conversation
+from airflow_provider_runflow.client.rate_gate import gate_for
 from airflow_provider_runflow.client.responses import Reply
 
 T = TypeVar("T")
@@ -27,6 +28,7 @@ class RunflowClient(ExitStack):
     def __init__(self, config: ClientConfig, *, transport: httpx.BaseTransport | None = None) -> None:
         super().__init__()
         self.config = config
+        self._gate = gate_for(config)
         self._http = self.enter_context(httpx.Client(transport=transport, **config.http_options()))  # type: ignore[arg-type]
 
     def send(self, call: ApiCall[T] | Exchange[T]) -> T:
@@ -34,8 +36,8 @@ class RunflowClient(ExitStack):
         return Conversation(call, self.config.retry, self._http.build_request).run(self._attempt)
 
     def _attempt(self, attempt: Attempt) -> Reply:
-        if attempt.delay:
-            time.sleep(attempt.delay)
+        if wait := self._gate.turn(attempt.delay, attempt.throttled):
+            time.sleep(wait)
         try:
             # Read the body ourselves rather than into response.content: httpcore keeps a
             # response in a reference cycle, so its content would live until the next GC.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -48,6 +49,8 @@ class FaultRule:
     :param route: a route template such as ``"GET /v1/batches/{id}"``, or ``"*"`` for every Runflow route.
     :param retry_after: seconds sent in ``Retry-After`` by ``rate_limit``.
     :param delay: seconds ``delay`` holds a response back.
+    :param per_second: with a ``kind``, the rule spares this many matching requests in each wall-clock
+        second and fires on the rest: ``rate_limit`` with ``per_second=50`` is a limit of 50 requests/s.
     """
 
     route: str = routes.ANY
@@ -57,6 +60,7 @@ class FaultRule:
     times: int | None = None
     retry_after: int = 1
     delay: float = 1.0
+    per_second: float | None = None
 
     def __post_init__(self) -> None:
         if self.route != routes.ANY and self.route not in routes.ALL:
@@ -65,6 +69,8 @@ class FaultRule:
             raise ValueError("give exactly one of kind or sequence")
         if not 0.0 <= self.probability <= 1.0:
             raise ValueError(f"probability must be within 0..1, got {self.probability}")
+        if self.per_second is not None and (self.per_second <= 0 or self.sequence):
+            raise ValueError(f"per_second must be > 0 and goes with a kind, got {self.per_second}")
         if self.times is not None and self.times < 0:
             raise ValueError(f"times must be >= 0, got {self.times}")
         if self.kind is not None:
@@ -98,6 +104,16 @@ class _RuleState:
     rule: FaultRule
     matched: int = 0
     fired: int = 0
+    second: int = 0
+    in_second: int = 0
+
+    def within_rate(self, per_second: float) -> bool:
+        """Whether this request is one of the ``per_second`` the current second spares."""
+        second = int(time.time())
+        if second != self.second:
+            self.second, self.in_second = second, 0
+        self.in_second += 1
+        return self.in_second <= per_second
 
 
 @dataclass
@@ -139,6 +155,8 @@ class FaultPlan:
             state.matched += 1
             return rule.sequence[state.matched - 1]
         if rule.times is not None and state.fired >= rule.times:
+            return None
+        if rule.per_second is not None and state.within_rate(rule.per_second):
             return None
         state.matched += 1
         if rule.probability < 1.0 and self.rng.random() >= rule.probability:

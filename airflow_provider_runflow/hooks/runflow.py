@@ -12,6 +12,7 @@ from typing import Any
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
+from airflow_provider_runflow.batching.pacing import PollInterval
 from airflow_provider_runflow.batching.tracker import BatchEvent, BatchTracker
 from airflow_provider_runflow.client import (
     AsyncRunflowClient,
@@ -62,7 +63,8 @@ def config_from_connection(
     """Client settings from a connection's fields; the API key is the connection's password."""
     if not password:
         raise ValueError(f"Connection {conn_id!r} has no API key: set it in the connection's password field")
-    timeout, max_retries = _extra(extra, "timeout"), _extra(extra, "max_retries")
+    names = ("timeout", "max_retries", "max_requests_per_second")
+    timeout, max_retries, max_rps = (_extra(extra, name) for name in names)
     retry = RetryPolicy() if max_retries is None else RetryPolicy(max_attempts=int(max_retries) + 1)
     return ClientConfig(
         api_key=password,
@@ -70,6 +72,7 @@ def config_from_connection(
         organization_id=_extra(extra, "organization_id"),
         timeout=30.0 if timeout is None else float(timeout),
         retry=retry,
+        max_requests_per_second=None if max_rps is None else float(max_rps),
     )
 
 
@@ -78,7 +81,8 @@ class RunflowHook(BaseHook):
 
     The connection holds the API base URL in ``host`` (default ``https://api.runflow.io``)
     and the API key in ``password``; its extras may set ``organization_id``,
-    ``timeout`` (seconds), ``max_retries``, ``dashboard_url`` (for extra links) and
+    ``timeout`` (seconds), ``max_retries``, ``max_requests_per_second`` (a cap shared by every
+    task and trigger of the connection in one process), ``dashboard_url`` (for extra links) and
     ``callback_secrets`` (the webhook secrets Airflow's callback receiver verifies with).
 
     :param runflow_conn_id: the Airflow connection to use.
@@ -129,7 +133,7 @@ class RunflowHook(BaseHook):
         with self.get_conn() as client:
             return client.send(calls.redeliver_batch_callback(batch_id))
 
-    def wait(self, tracker: BatchTracker, poll_interval: float) -> BatchEvent:
+    def wait(self, tracker: BatchTracker, poll_interval: PollInterval) -> BatchEvent:
         """Poll until the wait is over, from a worker: the blocking twin of the trigger, same tracker."""
         with self.get_conn() as client:
             while (event := self.poll(client, tracker)) is None:

@@ -19,6 +19,7 @@ from airflow_provider_runflow.batch_events import (
     handle_event,
     record_batch_url,
 )
+from airflow_provider_runflow.batching.pacing import PollInterval, check_poll_interval
 from airflow_provider_runflow.batching.plan import Chunk, SubmissionScope, fingerprint, plan_chunks
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
@@ -69,7 +70,8 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
     :param callback_url: URL Runflow POSTs each finished batch to.
     :param runflow_conn_id: the Runflow connection.
     :param deferrable: wait on the triggerer (default) instead of holding a worker slot.
-    :param poll_interval: seconds between status polls.
+    :param poll_interval: seconds between status polls, or ``"adaptive"``: paced by the batches' progress
+        (soon after submission, then by their ETA; see docs/operator.md).
     :param timeout: how long to wait for all batches, counted from submission (wall clock).
     :param max_failed_items: items that may fail before the task fails; ``None`` for no limit.
     :param max_failed_ratio: share of items (0..1) that may fail; ``None`` for no limit.
@@ -109,7 +111,7 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         callback_url: str | None = None,
         runflow_conn_id: str = RunflowHook.default_conn_name,
         deferrable: bool = True,
-        poll_interval: float = 30.0,
+        poll_interval: PollInterval = "adaptive",
         timeout: timedelta | float = timedelta(hours=24),
         max_failed_items: int | None = 0,
         max_failed_ratio: float | None = None,
@@ -129,7 +131,7 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         self.callback_url = callback_url
         self.runflow_conn_id = runflow_conn_id
         self.deferrable = deferrable
-        self.poll_interval = poll_interval
+        self.poll_interval = check_poll_interval(poll_interval)
         self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
         self.policy = FailurePolicy(max_failed_items, max_failed_ratio)
         self.chunk_size = chunk_size
@@ -142,10 +144,8 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         self.retry_failed_items = retry_failed_items
         self._batch_ids: list[str] = []
         self._rounds: list[Round] = []
-        if not 1 <= chunk_size <= 100 or poll_interval <= 0 or self.timeout <= 0 or retry_failed_items < 0:
-            raise ValueError(
-                "chunk_size must be 1..100, poll_interval and timeout positive, retry_failed_items 0 or more"
-            )
+        if not 1 <= chunk_size <= 100 or self.timeout <= 0 or retry_failed_items < 0:
+            raise ValueError("chunk_size must be 1..100, timeout positive, retry_failed_items 0 or more")
 
     @property
     def reruns_failed_items(self) -> bool:

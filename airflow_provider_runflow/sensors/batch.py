@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_runflow.batch_events import DEFER_GRACE, BatchWaiterMixin, failed_entries
+from airflow_provider_runflow.batching.pacing import PollInterval, check_poll_interval
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
 from airflow_provider_runflow.batching.tracker import BatchState, BatchTracker
@@ -38,6 +39,8 @@ class RunflowBatchSensor(BatchWaiterMixin, BaseSensorOperator):
     :param batch_ids: one batch id or a list of them (templated).
     :param runflow_conn_id: the Runflow connection.
     :param deferrable: wait on the triggerer (default) instead of poking from a worker.
+    :param poll_interval: the deferred wait's seconds between polls, or ``"adaptive"`` (paced by the
+        batches' progress, as the operator's); poking from a worker keeps Airflow's ``poke_interval``.
     :param max_failed_items: items that may fail before the sensor fails; ``None`` for no limit.
     :param max_failed_ratio: share of items (0..1) that may fail; ``None`` for no limit.
     """
@@ -51,6 +54,7 @@ class RunflowBatchSensor(BatchWaiterMixin, BaseSensorOperator):
         batch_ids: str | list[str],
         runflow_conn_id: str = RunflowHook.default_conn_name,
         deferrable: bool = True,
+        poll_interval: PollInterval = "adaptive",
         max_failed_items: int | None = 0,
         max_failed_ratio: float | None = None,
         **kwargs: Any,
@@ -59,6 +63,7 @@ class RunflowBatchSensor(BatchWaiterMixin, BaseSensorOperator):
         self.batch_ids = batch_ids
         self.runflow_conn_id = runflow_conn_id
         self.deferrable = deferrable
+        self.poll_interval = check_poll_interval(poll_interval)
         self.policy = FailurePolicy(max_failed_items, max_failed_ratio)
 
     resubmits = False
@@ -79,7 +84,7 @@ class RunflowBatchSensor(BatchWaiterMixin, BaseSensorOperator):
                 batch_ids=self._ids(),
                 deadline=time.time() + float(self.timeout),
                 runflow_conn_id=self.runflow_conn_id,
-                poll_interval=float(self.poke_interval),
+                poll_interval=self.poll_interval,
                 submitted_at=_started(context),
             ),
             method_name="execute_complete",

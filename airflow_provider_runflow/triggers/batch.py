@@ -9,6 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_runflow.batching.pacing import PollInterval, check_poll_interval
 from airflow_provider_runflow.batching.tracker import BatchEvent, BatchTracker
 from airflow_provider_runflow.client import AsyncRunflowClient
 from airflow_provider_runflow.client.cancellation import cancel_batches, may_cancel
@@ -28,7 +29,8 @@ class RunflowBatchTrigger(BaseTrigger):
     :param batch_ids: the batches to wait for.
     :param deadline: epoch seconds after which the wait ends with a ``timeout`` event.
     :param runflow_conn_id: the Runflow connection.
-    :param poll_interval: seconds between polls of the batches still running.
+    :param poll_interval: seconds between polls of the batches still running, or ``"adaptive"``
+        (paced by the batches' progress, see :mod:`~airflow_provider_runflow.batching.pacing`).
     :param max_poll_failures: transient poll failures in a row, after the client's retries, that end the wait.
     :param poll_concurrency: how many batches of this trigger are polled at once.
     :param cancel_on_kill: cancel the batches' unfinished runs when a user kills the task (service keys only).
@@ -44,7 +46,7 @@ class RunflowBatchTrigger(BaseTrigger):
         batch_ids: list[str],
         deadline: float,
         runflow_conn_id: str = RunflowHook.default_conn_name,
-        poll_interval: float = 30.0,
+        poll_interval: PollInterval = "adaptive",
         max_poll_failures: int = 5,
         poll_concurrency: int = 10,
         cancel_on_kill: bool = False,
@@ -55,12 +57,12 @@ class RunflowBatchTrigger(BaseTrigger):
         super().__init__()
         if not batch_ids:
             raise ValueError("batch_ids must not be empty")
-        if poll_interval <= 0 or poll_concurrency < 1 or max_poll_failures < 1:
-            raise ValueError("poll_interval must be > 0, poll_concurrency and max_poll_failures >= 1")
+        if poll_concurrency < 1 or max_poll_failures < 1:
+            raise ValueError("poll_concurrency and max_poll_failures must be >= 1")
         self.batch_ids = list(batch_ids)
         self.deadline = float(deadline)
         self.runflow_conn_id = runflow_conn_id
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = check_poll_interval(poll_interval)
         self.max_poll_failures = max_poll_failures
         self.poll_concurrency = poll_concurrency
         self.cancel_on_kill = cancel_on_kill
@@ -114,13 +116,17 @@ class RunflowBatchTrigger(BaseTrigger):
 
     async def _poll(self, client: AsyncRunflowClient, tracker: BatchTracker) -> BatchEvent | None:
         """Fetch every pending batch once, at most ``poll_concurrency`` at a time; the final event, if any."""
-        gate = asyncio.Semaphore(self.poll_concurrency)
+        pending = tracker.pending()
+        if len(pending) == 1:  # the common case, on the hot path of thousands of triggers: no task, no gate
+            await client.send(tracker.poll(pending[0]))
+        else:
+            gate = asyncio.Semaphore(self.poll_concurrency)
 
-        async def poll(batch_id: str) -> None:
-            async with gate:
-                await client.send(tracker.poll(batch_id))
+            async def poll(batch_id: str) -> None:
+                async with gate:
+                    await client.send(tracker.poll(batch_id))
 
-        await asyncio.gather(*(poll(batch_id) for batch_id in tracker.pending()))
+            await asyncio.gather(*(poll(batch_id) for batch_id in pending))
         now = time.time()
         if line := tracker.progress(now):
             self.log.info(line)

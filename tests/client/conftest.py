@@ -12,6 +12,14 @@ import pytest
 import respx
 from client_support import BASE_URL, LoopbackServer, Reply, Runflow, make_config
 
+from airflow_provider_runflow.client import rate_gate
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_gates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test its own gates: a 429 whose wait a test only pretended to sleep must not close the next test's."""
+    monkeypatch.setattr(rate_gate, "_GATES", {})
+
 
 @pytest.fixture(params=["sync", "async"])
 def client_kind(request: pytest.FixtureRequest) -> str:

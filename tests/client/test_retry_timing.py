@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -64,3 +65,33 @@ async def test_503_five_times_fails_with_five_attempts(loopback: Any, client_kin
         await against(server, client_kind, policy).call("get_batch", "b1")
 
     assert len(server.requests) == 5
+
+
+async def test_a_429_pauses_every_client_of_the_connection_in_the_process(loopback: Any, client_kind: str) -> None:
+    """Two tasks (threads, each with its own client) on one connection: the second waits out the first's 429."""
+    refused = Reply(429, {"code": "RATE_LIMITED"}, {"Retry-After": "1"})
+    server = loopback([refused, Reply(200, BATCH), Reply(200, BATCH)])
+    runflow = against(server, client_kind, SLOW_FALLBACK)
+
+    def timed_call(delay: float) -> float:
+        time.sleep(delay)
+        started = time.monotonic()
+        asyncio.run(runflow.call("get_batch", "b1"))
+        return time.monotonic() - started
+
+    first, second = await asyncio.gather(asyncio.to_thread(timed_call, 0), asyncio.to_thread(timed_call, 0.3))
+
+    assert len(server.requests) == 3
+    assert first >= 0.9
+    assert second >= 0.5  # alone, it would have been answered at once
+
+
+async def test_max_requests_per_second_spaces_the_requests_of_the_connection(loopback: Any, client_kind: str) -> None:
+    server = loopback([Reply(200, BATCH)] * 5)
+    runflow = Runflow(client_kind, make_config(base_url=server.base_url, max_requests_per_second=10))
+    started = time.monotonic()
+
+    for _ in range(5):
+        await runflow.call("get_batch", "b1")
+
+    assert time.monotonic() - started >= 0.35  # four gaps of 0.1 s at least

@@ -89,7 +89,9 @@ with _dag("rf_media_later"):
 
 # Batches created elsewhere: the sensor waits, then their media are kept by batch id.
 with _dag("rf_media_after_sensor", render_template_as_native_obj=True):
-    waited = RunflowBatchSensor(task_id="wait", batch_ids="{{ var.json.runflow_batch_ids }}", poke_interval=0.2)
+    waited = RunflowBatchSensor(
+        task_id="wait", batch_ids="{{ var.json.runflow_batch_ids }}", poke_interval=0.2, poll_interval=0.2
+    )
     kept = RunflowPersistMediaOperator(
         task_id="keep", batch_ids="{{ ti.xcom_pull(task_ids='wait')['batch_ids'] }}", media_path=MEDIA_PATH
     )

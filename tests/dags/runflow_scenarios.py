@@ -97,5 +97,9 @@ with _dag("rf_native_inputs", render_template_as_native_obj=True):
 for mode, deferrable in (("deferred", True), ("poke", False)):
     with _dag(f"rf_sensor_{mode}", render_template_as_native_obj=True):
         RunflowBatchSensor(
-            task_id="wait", batch_ids="{{ var.json.runflow_batch_ids }}", poke_interval=0.2, deferrable=deferrable
+            task_id="wait",
+            batch_ids="{{ var.json.runflow_batch_ids }}",
+            poke_interval=0.2,
+            poll_interval=0.2,
+            deferrable=deferrable,
         )

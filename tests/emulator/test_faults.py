@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 
@@ -169,3 +170,20 @@ def test_invalid_fault_rules_are_refused(rule: dict[str, object]) -> None:
 def test_fault_rules_round_trip_through_json() -> None:
     rule = FaultRule(route=CREATE, sequence=(FaultKind.LOSE_RESPONSE, FaultKind.NONE), retry_after=3)
     assert FaultRule.from_json(rule.to_json()) == rule
+
+
+def test_a_per_second_rule_is_a_rate_limit(emu: RunflowEmulator, client: RunflowClient) -> None:
+    batch_id = _batch(client)
+    emu.set_faults([FaultRule(route=GET_BATCH, kind=FaultKind.RATE_LIMIT, per_second=10)])
+    with make_client(emu, retry=NO_RETRY) as once:
+        for _ in range(30):  # well within a second or two: at most 10 served in each
+            with contextlib.suppress(RunflowRateLimitError):
+                once.send(calls.get_batch(batch_id))
+    counts = emu.counters()["requests"][GET_BATCH]
+    assert counts["200"] + counts["429"] == 30
+    assert 10 <= counts["200"] <= 20
+
+
+def test_per_second_needs_a_kind_and_a_positive_rate() -> None:
+    with pytest.raises(ValueError, match="per_second"):
+        FaultRule(route=GET_BATCH, kind=FaultKind.RATE_LIMIT, per_second=0)

@@ -43,7 +43,8 @@ def connection(monkeypatch: pytest.MonkeyPatch, api_key: str) -> Any:
 
 
 def test_json_connection_gives_base_url_key_and_extras(connection: Any, api_key: str) -> None:
-    connection(host="http://127.0.0.1:8000", extra={"organization_id": "org_1", "timeout": 12, "max_retries": 2})
+    extra = {"organization_id": "org_1", "timeout": 12, "max_retries": 2, "max_requests_per_second": "50"}
+    connection(host="http://127.0.0.1:8000", extra=extra)
 
     config = RunflowHook().client_config
 
@@ -52,6 +53,7 @@ def test_json_connection_gives_base_url_key_and_extras(connection: Any, api_key:
     assert config.organization_id == "org_1"
     assert config.timeout == 12.0
     assert config.retry.max_attempts == 3
+    assert config.max_requests_per_second == 50.0
 
 
 def test_prefixed_extras_of_older_connection_forms_are_read(connection: Any) -> None:
@@ -259,7 +261,14 @@ def test_connection_form_hides_unused_fields_and_relabels_host_and_password() ->
 def test_connection_form_offers_the_extras_the_hook_reads() -> None:
     fields = connection_type()["conn-fields"]
 
-    assert set(fields) == {"organization_id", "timeout", "max_retries", "dashboard_url", "callback_secrets"}
+    assert set(fields) == {
+        "organization_id",
+        "timeout",
+        "max_retries",
+        "max_requests_per_second",
+        "dashboard_url",
+        "callback_secrets",
+    }
     assert all("label" in field and "schema" in field for field in fields.values())
     assert fields["callback_secrets"]["schema"]["format"] == "password"  # masked in the form
 

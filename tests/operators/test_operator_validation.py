@@ -53,7 +53,7 @@ def test_every_bad_item_is_named_at_once(runflow_connection: RunflowEmulator) ->
 
 @pytest.mark.parametrize("arguments", [{"chunk_size": 0}, {"chunk_size": 101}, {"poll_interval": 0}, {"timeout": -1}])
 def test_bad_operator_arguments_are_refused_when_the_dag_is_defined(arguments: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="chunk_size"):
+    with pytest.raises(ValueError, match=next(iter(arguments))):
         RunflowBatchOperator(task_id="run", model="acme/test-model", inputs=[OK], **arguments)
 
 

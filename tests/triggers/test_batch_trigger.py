@@ -140,3 +140,25 @@ async def test_on_kill_leaves_batches_running_with_an_inference_key(runflow_conn
     [batch_id] = create_batches(runflow_connection, [2], run_seconds=30)
     await trigger([batch_id], cancel_on_kill=True).on_kill()
     assert "POST /v1/admin/runs/{run_id}/cancellation" not in runflow_connection.counters()["requests"]
+
+
+@pytest.mark.parametrize(("kind", "pause"), [(FaultKind.RATE_LIMIT, 0.9), (FaultKind.RATE_LIMIT_NO_RETRY_AFTER, 0.45)])
+async def test_a_429_pauses_every_trigger_of_the_connection(
+    runflow_connection: RunflowEmulator, kind: FaultKind, pause: float
+) -> None:
+    """The second trigger polls every 0.1 s, yet sends nothing until the first one's 429 is waited out."""
+    ids = create_batches(runflow_connection, [1, 1], run_seconds=1.5)
+    runflow_connection.set_faults([FaultRule(route=GET_BATCH, sequence=(kind,), retry_after=1)])
+
+    async def later(trigger: RunflowBatchTrigger) -> list[TriggerEvent]:
+        await asyncio.sleep(0.3)
+        return await events_of(trigger)
+
+    first, second = await asyncio.gather(events_of(trigger(ids[:1])), later(trigger(ids[1:])))
+
+    assert [e.payload["status"] for e in first + second] == ["success", "success"]
+    polls = [r for r in runflow_connection.requests_log() if r["route"] == GET_BATCH]
+    refused = next(r["at"] for r in polls if r["status"] == "429")
+    after = [r["at"] for r in polls if r["at"] > refused]
+    assert after
+    assert min(after) - refused >= pause

@@ -55,5 +55,5 @@ def test_serialized_trigger_holds_no_secret_and_no_inputs(monkeypatch: pytest.Mo
     ],
 )
 def test_invalid_arguments_are_refused_at_construction(bad: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match=r"batch_ids|poll_interval|expected_items"):
+    with pytest.raises(ValueError, match=r"batch_ids|poll_interval|poll_concurrency|expected_items"):
         RunflowBatchTrigger(**{**KWARGS, **bad})  # type: ignore[arg-type]

@@ -1,0 +1,90 @@
+"""Adaptive polling: polls per batch and detection delay, the real BatchTracker against modelled batches.
+
+Each case drives :class:`BatchTracker` (``observe`` → ``outcome`` → ``pause``) on a simulated
+clock, exactly as the trigger and the blocking mode do, against a batch whose answers are
+computed from a model rather than served by the emulator: two hours of emulated time would
+take two hours of wall time or an emulator clock the poll loop cannot see. Each poll takes
+``latency`` seconds; the delay is the time from the batch's completion to the final event.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow_provider_runflow.batching.pacing import PollInterval
+from airflow_provider_runflow.batching.tracker import BatchTracker
+from airflow_provider_runflow.client.models import Batch
+
+DURATIONS = (10.0, 120.0, 1800.0, 7200.0)
+INTERVALS: tuple[PollInterval, ...] = ("adaptive", 5.0, 30.0)
+ITEMS = 100
+SUBMITTED = 1_800_000_000.0
+
+
+@dataclass(frozen=True)
+class ModelBatch:
+    """A batch of ``ITEMS`` items created at ``SUBMITTED``, the last item ending ``duration`` s later.
+
+    ``spread``: items run side by side and end uniformly over the last ``spread`` share of the
+    duration (1.0: steady progress from the start; 0.0: all end at once, no progress to read).
+    """
+
+    duration: float
+    spread: float
+    seed: int = 0
+
+    def ends(self) -> list[float]:
+        rng = random.Random(self.seed)
+        start = self.duration * (1 - self.spread)
+        ends = sorted(start + rng.random() * (self.duration - start) for _ in range(ITEMS - 1))
+        return [SUBMITTED + t for t in [*ends, self.duration]]
+
+    def at(self, now: float, ends: list[float]) -> Batch:
+        done = sum(end <= now for end in ends)
+        status = "succeeded" if done == ITEMS else "running"
+        created = datetime.fromtimestamp(SUBMITTED, UTC)
+        return Batch(status_code=status, items_total=ITEMS, items_succeeded=done, created_at=created)
+
+
+def simulate(batch: ModelBatch, interval: PollInterval, latency: float = 0.1) -> dict[str, Any]:
+    """Poll ``batch`` until the tracker's final event; the polls it took and how late it saw the end."""
+    ends = batch.ends()
+    tracker = BatchTracker(["b"], deadline=SUBMITTED + 10 * batch.duration, submitted_at=SUBMITTED)
+    now, polls = SUBMITTED + 0.5, 0  # the first poll leaves half a second after the POST
+    while True:
+        polls += 1
+        tracker.observe("b", batch.at(now, ends))
+        now += latency
+        if tracker.outcome(now) is not None:
+            return {"polls": polls, "delay_s": round(now - ends[-1], 2)}
+        now += tracker.pause(now, interval)
+
+
+def run_pacing(durations: tuple[float, ...] = DURATIONS) -> list[dict[str, Any]]:
+    """One row per (progress model, duration, interval): median polls and worst delay over 20 seeds."""
+    rows = []
+    for spread, model in ((1.0, "steady progress"), (0.5, "items end in the second half"), (0.0, "all at once")):
+        for duration in durations:
+            for interval in INTERVALS:
+                runs = [simulate(ModelBatch(duration, spread, seed), interval) for seed in range(20)]
+                polls = sorted(r["polls"] for r in runs)
+                rows.append(
+                    {
+                        "model": model,
+                        "duration_s": duration,
+                        "interval": interval,
+                        "polls_median": polls[len(polls) // 2],
+                        "polls_max": polls[-1],
+                        "delay_max_s": max(r["delay_s"] for r in runs),
+                        "goal_delay_s": max(2.0, 0.05 * duration),
+                    }
+                )
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run_pacing():
+        print(row)
