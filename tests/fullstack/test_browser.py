@@ -81,7 +81,9 @@ def test_runflow_connection_form_saves_what_the_hook_reads(stack: AirflowStack, 
         "organization_id": stack.organization_id,
         "timeout": 30,
         "max_retries": 4,
+        "max_requests_per_second": None,
         "dashboard_url": DASHBOARD,
+        "callback_secrets": None,
     }
     # The REST API masks the key (Airflow redacts every password) ...
     assert saved["password"] == "***"
