@@ -5,22 +5,30 @@ clock, exactly as the trigger and the blocking mode do, against a batch whose an
 computed from a model rather than served by the emulator: two hours of emulated time would
 take two hours of wall time or an emulator clock the poll loop cannot see. Each poll takes
 ``latency`` seconds; the delay is the time from the batch's completion to the final event.
+The case ``BLIND_TRADE`` runs adaptive pacing with a larger blind share, to show what the
+default's bound on late sightings costs in polls.
 """
 
 from __future__ import annotations
 
 import random
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from unittest.mock import patch
 
+from airflow_provider_runflow.batching import pacing
 from airflow_provider_runflow.batching.pacing import PollInterval
 from airflow_provider_runflow.batching.tracker import BatchTracker
 from airflow_provider_runflow.client.models import Batch
 
 DURATIONS = (10.0, 120.0, 1800.0, 7200.0)
-INTERVALS: tuple[PollInterval, ...] = ("adaptive", 5.0, 30.0)
+BLIND_TRADE = "adaptive, blind share 1.0"
+INTERVALS: tuple[PollInterval | str, ...] = ("adaptive", BLIND_TRADE, 5.0, 30.0)
 ITEMS = 100
+OPAQUE_SWEEP = 60
+"""Durations, log-spaced over the benchmark's range, swept for the worst case of a batch that shows no progress."""
 SUBMITTED = 1_800_000_000.0
 
 
@@ -49,8 +57,14 @@ class ModelBatch:
         return Batch(status_code=status, items_total=ITEMS, items_succeeded=done, created_at=created)
 
 
-def simulate(batch: ModelBatch, interval: PollInterval, latency: float = 0.1) -> dict[str, Any]:
+def simulate(batch: ModelBatch, interval: PollInterval | str, latency: float = 0.1) -> dict[str, Any]:
     """Poll ``batch`` until the tracker's final event; the polls it took and how late it saw the end."""
+    trade = interval == BLIND_TRADE
+    with patch.object(pacing, "BLIND_SHARE", 1.0) if trade else nullcontext():
+        return _simulate(batch, "adaptive" if trade else interval, latency)  # type: ignore[arg-type]
+
+
+def _simulate(batch: ModelBatch, interval: PollInterval, latency: float) -> dict[str, Any]:
     ends = batch.ends()
     tracker = BatchTracker(["b"], deadline=SUBMITTED + 10 * batch.duration, submitted_at=SUBMITTED)
     now, polls = SUBMITTED + 0.5, 0  # the first poll leaves half a second after the POST
@@ -63,26 +77,42 @@ def simulate(batch: ModelBatch, interval: PollInterval, latency: float = 0.1) ->
         now += tracker.pause(now, interval)
 
 
+def _row(model: str, duration: float, interval: PollInterval | str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    polls = sorted(r["polls"] for r in runs)
+    return {
+        "model": model,
+        "duration_s": duration,
+        "interval": interval,
+        "polls_median": polls[len(polls) // 2],
+        "polls_max": polls[-1],
+        "delay_max_s": max(r["delay_s"] for r in runs),
+        "goal_delay_s": max(2.0, 0.05 * duration),
+    }
+
+
+def _worst_opaque(interval: PollInterval | str, durations: tuple[float, ...]) -> dict[str, Any]:
+    """All items ending at once, over ``OPAQUE_SWEEP`` durations: the row of the one seen latest for its length.
+
+    A single duration lands wherever the schedule happens to put a look; the worst over many
+    shows the bound a user can rely on. Polls: median and maximum over the sweep."""
+    low, high = durations[0], durations[-1]
+    sweep = [low * (high / low) ** (k / (OPAQUE_SWEEP - 1)) for k in range(OPAQUE_SWEEP)]
+    runs = {duration: simulate(ModelBatch(duration, 0.0), interval) for duration in sweep}
+    duration = max(runs, key=lambda d: runs[d]["delay_s"] / max(2.0, 0.05 * d))
+    polls = sorted(r["polls"] for r in runs.values())
+    row = _row(f"all at once, worst of {OPAQUE_SWEEP} durations", round(duration), interval, [runs[duration]])
+    return {**row, "polls_median": polls[len(polls) // 2], "polls_max": polls[-1]}
+
+
 def run_pacing(durations: tuple[float, ...] = DURATIONS) -> list[dict[str, Any]]:
     """One row per (progress model, duration, interval): median polls and worst delay over 20 seeds."""
-    rows = []
-    for spread, model in ((1.0, "steady progress"), (0.5, "items end in the second half"), (0.0, "all at once")):
-        for duration in durations:
-            for interval in INTERVALS:
-                runs = [simulate(ModelBatch(duration, spread, seed), interval) for seed in range(20)]
-                polls = sorted(r["polls"] for r in runs)
-                rows.append(
-                    {
-                        "model": model,
-                        "duration_s": duration,
-                        "interval": interval,
-                        "polls_median": polls[len(polls) // 2],
-                        "polls_max": polls[-1],
-                        "delay_max_s": max(r["delay_s"] for r in runs),
-                        "goal_delay_s": max(2.0, 0.05 * duration),
-                    }
-                )
-    return rows
+    rows = [
+        _row(model, duration, interval, [simulate(ModelBatch(duration, spread, seed), interval) for seed in range(20)])
+        for spread, model in ((1.0, "steady progress"), (0.5, "items end in the second half"), (0.0, "all at once"))
+        for duration in durations
+        for interval in INTERVALS
+    ]
+    return rows + [_worst_opaque(interval, durations) for interval in INTERVALS]
 
 
 if __name__ == "__main__":

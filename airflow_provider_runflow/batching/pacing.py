@@ -1,11 +1,12 @@
 """How long to wait before the next poll: a fixed interval, or paced by each batch's observed progress.
 
-Adaptive pacing (the default) looks soon after submission and then spaces polls by the
-batch's estimated time to completion (ETA), from the items done per second: half the ETA
-each time, so the estimate is corrected as the end nears and the last look lands close to
-completion. A batch that shows no progress yet is looked at after two fifths of the time it
-has run, so a long opaque batch costs a few dozen polls, not one every few seconds.
-docs/benchmarks.md ("Adaptive polling") measures the choice of these constants.
+Adaptive pacing (the default) looks soon after submission. While no item has ended, the wait
+is half the batch's age, so the gaps grow with the batch. Once items end, polls are spaced by
+the estimated time to completion (ETA, from items done per second): half the ETA each time, so
+the estimate is corrected as the end nears and the last look lands close to completion.
+A batch whose items all end at the same moment shows no progress to pace by: its end is seen
+up to half its run time late; docs/benchmarks.md ("Adaptive polling") measures these constants
+and why no schedule of a few dozen looks does much better there.
 Pure code: the trigger, the operator's blocking mode and the sensor only sleep what it says.
 """
 
@@ -24,15 +25,21 @@ MAX_WAIT = 1800.0
 """Adaptive: the longest wait between polls, in seconds."""
 MIN_ITEMS = 2
 """Adaptive: items that must have ended over a span before its rate is trusted (one alone is noise)."""
-AGE_SHARE = 2.0
-"""Adaptive: the longest wait as a share of the batch's age, however far off its ETA: early rates are noisy."""
 ETA_SHARE = 0.5
 """Adaptive: the share of the estimated remaining time waited before looking again."""
 LATE_SHARE = 0.04
 """Adaptive: the shortest wait once progress is seen, as a share of the batch's age: the end is then seen at most
 4% of the batch's run time late, rather than halving the ETA down to the floor."""
-BLIND_SHARE = 0.4
-"""Adaptive: with no progress seen yet, the share of the batch's age waited before looking again."""
+PROGRESS_SHARE = 2.0
+"""Adaptive: the longest wait as a share of the time since progress began, however far off the ETA: early rates
+are noisy."""
+ONSET_SHARE = 0.5
+"""Adaptive: the longest wait right after progress is first seen, as a share of the last blind wait: progress
+began at some unknown moment of it, so the first rate is a floor and a quick second look measures it."""
+BLIND_SHARE = 0.5
+"""Adaptive: with no progress seen yet, the share of the batch's age waited before looking again. It bounds how
+late the end of a batch that shows no progress is seen (half its run time, at most ``MAX_WAIT``); a larger share
+saves a few polls on long batches whose items end late (docs/benchmarks.md weighs the two)."""
 
 
 def check_poll_interval(value: object) -> PollInterval:
@@ -52,22 +59,26 @@ class Sample:
     done: int
 
 
-def adaptive_wait(first: Sample, last: Sample, now: Sample, total: int | None) -> float:
-    """Seconds until the next look at one batch, from its progress at ``first``, ``last`` and ``now``.
+def adaptive_wait(created: float, before: Sample, last: Sample, now: Sample, total: int | None) -> float:
+    """Seconds until the next look at one batch created at ``created``.
 
-    The rate is the faster of the whole wait's and the last interval's: items often start
-    finishing late (they queue, then run side by side), and a rate too slow would sleep past
-    the end, while one too fast only costs an extra poll.
+    ``before`` is the last look that saw no item done (progress began after it), ``last`` the
+    previous look. The rate is the faster of the one since progress began and the last
+    interval's: items often queue, then finish side by side, and a rate too slow would sleep
+    past the end, while one too fast only costs an extra poll. Until progress is seen, the wait
+    grows with the batch's age; once it is, with the time since it began, so a batch whose items
+    start finishing late is not slept through.
     """
-    age = now.at - first.at
+    age = now.at - created
     rates = [
         (now.done - then.done) / (now.at - then.at)
-        for then in (first, last)
+        for then in (before, last)
         if now.at > then.at and now.done - then.done >= MIN_ITEMS
     ]
     if rates and total:
         eta = max(0, total - now.done) / max(rates)
-        wait = min(max(ETA_SHARE * eta, LATE_SHARE * age), AGE_SHARE * age)
+        longest = (ONSET_SHARE if before == last else PROGRESS_SHARE) * (now.at - before.at)
+        wait = min(max(ETA_SHARE * eta, LATE_SHARE * age), longest)
     else:
         wait = BLIND_SHARE * age
     return min(MAX_WAIT, max(MIN_WAIT, wait))

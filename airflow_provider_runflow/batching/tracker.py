@@ -104,6 +104,7 @@ class BatchTracker:
         self._last_logged = float("-inf")
         self._created: dict[str, float] = {}
         self._samples: dict[str, tuple[Sample, Sample]] = {}
+        """Per batch: the last look that saw no item done, and the previous look."""
 
     def pending(self) -> list[str]:
         """Batches still worth polling."""
@@ -170,10 +171,10 @@ class BatchTracker:
     def _adaptive_wait(self, batch_id: str, now: float) -> float:
         state = self.states[batch_id]
         current = Sample(now, state.done)
-        created = self._created.get(batch_id)
-        first, last = self._samples.get(batch_id) or 2 * (current if created is None else Sample(created, 0),)
-        self._samples[batch_id] = (first, current)
-        return adaptive_wait(first, last, current, state.items_total or state.expected_items)
+        created = self._created.setdefault(batch_id, now)
+        before, last = self._samples.get(batch_id) or 2 * (Sample(created, 0),)
+        self._samples[batch_id] = (current if current.done == 0 else before, current)
+        return adaptive_wait(created, before, last, current, state.items_total or state.expected_items)
 
     def still_running(self) -> str:
         """A sentence naming the batches left running on Runflow, which has no public cancel."""

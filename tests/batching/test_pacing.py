@@ -33,22 +33,27 @@ def waits(looks: list[tuple[float, Batch]], interval: float | str = "adaptive") 
     [
         # just submitted, nothing done: look again soon (the 1.5 s floor)
         ([(0.5, seen(0))], [1.5]),
-        # no progress yet: two fifths of the batch's age, up to the 1,800 s ceiling
-        ([(100.0, seen(0))], [40.0]),
+        # no progress yet: half the batch's age, up to the 1,800 s ceiling
+        ([(100.0, seen(0))], [50.0]),
         ([(10_000.0, seen(0))], [1800.0]),
-        # steady progress, 10 of 100 items in 100 s: half the 900 s ETA, capped at twice the age (200 s)
-        ([(100.0, seen(10))], [200.0]),
-        ([(500.0, seen(50))], [250.0]),
-        # nearing the end: half the ETA, 20 items left at 0.8 items/s
-        ([(100.0, seen(80))], [12.5]),
+        # progress from the start, 10 of 100 items in 100 s: half the 900 s ETA, but progress was first seen at this
+        # look (it began at some moment since creation), so no longer than half the time since creation
+        ([(100.0, seen(10))], [50.0]),
+        # seen again 50 s later at the same pace: half the ETA (337.5 s), capped at twice the time since progress
+        # began (300 s)
+        ([(100.0, seen(10)), (150.0, seen(15))], [50.0, 300.0]),
+        ([(400.0, seen(40)), (500.0, seen(50))], [200.0, 250.0]),
+        # nearing the end: half the ETA, 20 items left at 1 item/s (the last interval's rate, faster than the average)
+        ([(90.0, seen(70)), (100.0, seen(80))], [19.29, 10.0]),
         # at the end, no shorter than 4% of the age: the end is seen at most that late
-        ([(96.0, seen(96))], [3.84]),
-        # the rate of the last interval wins when it is faster (items started late): half of 80 s, but 4% of 1,100 s
-        ([(1000.0, seen(10)), (1100.0, seen(60))], [1800.0, 44.0]),
+        ([(90.0, seen(86)), (96.0, seen(96))], [7.33, 3.84]),
+        # items start ending late: the rate counts from the last look that saw none, not from creation —
+        # 50 items in the 100 s since then → ETA 100 s, half of it; then 45 left at 0.5 items/s
+        ([(1000.0, seen(0)), (1100.0, seen(50)), (1110.0, seen(55))], [500.0, 50.0, 45.0]),
         # one item done is noise: still paced by the batch's age
-        ([(100.0, seen(1))], [40.0]),
+        ([(100.0, seen(1))], [50.0]),
         # no created_at: the first look is the origin
-        ([(50.0, seen(0, created=None)), (60.0, seen(0, created=None))], [1.5, 4.0]),
+        ([(50.0, seen(0, created=None)), (60.0, seen(0, created=None))], [1.5, 5.0]),
     ],
 )
 def test_adaptive_wait(looks: list[tuple[float, Batch]], expected: list[float]) -> None:
@@ -68,8 +73,11 @@ def test_the_deadline_cuts_any_wait_short() -> None:
 def test_the_batch_due_soonest_sets_the_pace() -> None:
     tracker = BatchTracker(["slow", "fast"], deadline=CREATED + 100_000)
     tracker.observe("slow", seen(0))
-    tracker.observe("fast", seen(96))
-    assert tracker.pause(CREATED + 96, "adaptive") == 3.84
+    tracker.observe("fast", seen(0))
+    assert tracker.pause(CREATED + 90, "adaptive") == 45.0
+    tracker.observe("slow", seen(0))
+    tracker.observe("fast", seen(96))  # progress first seen: a quick second look, half the 6 s since the last
+    assert tracker.pause(CREATED + 96, "adaptive") == 3.0
 
 
 @pytest.mark.parametrize("value", [0, -1.0, "fast", None, True])
