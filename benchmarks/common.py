@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import platform
 import time
@@ -60,6 +61,36 @@ def rss() -> int:
 def cpu_seconds() -> float:
     """User plus system CPU time of this process, all threads included."""
     return time.process_time()
+
+
+@dataclass
+class FullCollections:
+    """The garbage collector's full (oldest-generation) collections while ``recording``: count and pauses.
+
+    A full collection walks every tracked object of the process and stops the loop meanwhile,
+    so its pauses are what long loop lags are made of at thousands of triggers."""
+
+    recording: bool = False
+    pauses: list[float] = field(default_factory=list)
+    _started: float = 0.0
+
+    def __post_init__(self) -> None:
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self.recording:
+            self.pauses.append(time.perf_counter() - self._started)
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "full_gcs": len(self.pauses),
+            "full_gc_ms_max": max(self.pauses, default=0.0) * 1000,
+            "full_gc_ms_total": sum(self.pauses) * 1000,
+        }
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import psutil
 
-from benchmarks.common import MIB, LoopLag, cpu_seconds, rss
+from benchmarks.common import MIB, FullCollections, LoopLag, cpu_seconds, rss
 from benchmarks.peers import ERRORS, PEERS, Plan, Target
 
 ROUTE = "GET /v1/batches/{id}"
@@ -70,14 +70,14 @@ async def run_case(case: Case) -> dict[str, Any]:
     _preload(case.peer)
     gc.collect()
     rss0 = rss()
-    lag = LoopLag()
+    lag, collections = LoopLag(), FullCollections()
     loops, close = await PEERS[case.peer](plan)
     tasks = [asyncio.ensure_future(c) for c in [lag.run(), *loops]]
     await asyncio.sleep(case.warmup)
     (ok0, other0), cpu0, emu0, t0 = _polls(urls), cpu_seconds(), _emulator_cpu(case.emulator_pids), time.monotonic()
-    errors0, lag.recording = ERRORS[0], True
+    errors0, lag.recording, collections.recording = ERRORS[0], True, True
     await asyncio.sleep(case.window)
-    lag.recording = False
+    lag.recording = collections.recording = False
     elapsed, cpu = time.monotonic() - t0, cpu_seconds() - cpu0
     emulator_cpu = _emulator_cpu(case.emulator_pids) - emu0
     ok1, other1 = _polls(urls)
@@ -104,7 +104,7 @@ async def run_case(case: Case) -> dict[str, Any]:
         "rss_mib": round(rss1 / MIB, 1),
         "rss_delta_mib": round((rss1 - rss0) / MIB, 1),
         "rss_kib_per_trigger": round((rss1 - rss0) / 1024 / case.n, 1),
-        **{k: round(v, 2) for k, v in lag.summary().items()},
+        **{k: round(v, 2) for k, v in (lag.summary() | collections.summary()).items()},
     }
 
 

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict
 from airflow_provider_runflow.batching.pacing import PollInterval, Sample, adaptive_wait
 from airflow_provider_runflow.client.calls import Exchange, poll_batch
 from airflow_provider_runflow.client.errors import RunflowError
-from airflow_provider_runflow.client.models import Batch
+from airflow_provider_runflow.client.models import BatchStatus
 from airflow_provider_runflow.client.retry import is_transient
 from airflow_provider_runflow.client.status import is_terminal
 
@@ -117,7 +117,7 @@ class BatchTracker:
         except RunflowError as err:
             self.observe(batch_id, err)
 
-    def observe(self, batch_id: str, result: Batch | BaseException) -> None:
+    def observe(self, batch_id: str, result: BatchStatus | BaseException) -> None:
         """Record one poll of ``batch_id``: the batch it returned, or the error it raised."""
         state = self.states[batch_id]
         if isinstance(result, BaseException):

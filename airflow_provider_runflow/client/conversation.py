@@ -11,6 +11,7 @@ still leave two copies to read.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -46,17 +47,32 @@ class Attempt:
 def _attempts(call: ApiCall[T], policy: RetryPolicy, build: RequestBuilder) -> Steps[T]:
     """Send ``call`` until it succeeds or the policy gives up; the last error is raised.
 
-    tenacity decides; its sleep only notes the backoff, which the client's own sleep waits out.
+    The first attempt goes out bare: almost every call succeeds at once, and a poll loop of
+    thousands of triggers should not build a retry controller per request. tenacity decides
+    from the first failure on; its sleep only notes the backoff, which the client's own sleep waits out.
     """
+    started = time.monotonic()
+    reply = yield Attempt(_request(call, build))
+    try:
+        return read_reply(call, reply)
+    except RunflowError as error:
+        failed: RunflowError | None = error
     backoffs: list[float] = []
-    throttled = False
-    for attempt in policy.retrying(call, sleep=backoffs.append):
-        request = build(call.method, call.path, params=call.params, content=call.body, headers=call.headers)
-        reply = yield Attempt(request, backoffs.pop() if backoffs else 0.0, throttled)
+    for attempt in policy.retrying(call, sleep=backoffs.append, started=started):
+        if failed is not None:  # tell tenacity how the first attempt ended
+            with attempt:
+                raise failed
+            failed = None
+            continue
         throttled = not isinstance(reply, BaseException) and reply[0].status_code == 429
+        reply = yield Attempt(_request(call, build), backoffs.pop() if backoffs else 0.0, throttled)
         with attempt:
             return read_reply(call, reply)
     raise AssertionError("unreachable: tenacity returns the result or reraises the last error")
+
+
+def _request(call: ApiCall[Any], build: RequestBuilder) -> httpx.Request:
+    return build(call.method, call.path, params=call.params, content=call.body, headers=call.headers)
 
 
 def _exchange(exchange: Exchange[T], policy: RetryPolicy, build: RequestBuilder) -> Steps[T]:

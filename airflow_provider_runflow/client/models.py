@@ -85,8 +85,8 @@ class BatchItemHandle(RunflowModel):
     client_ref: str | None = None
 
 
-class Batch(_Work):
-    """A batch as returned by ``POST .../batches`` (a subset) and ``GET /v1/batches/{id}``."""
+class BatchStatus(_Work):
+    """What polling reads of ``GET /v1/batches/{id}``: a batch without its inputs and items."""
 
     id: str | None = None
     target_type_code: str | None = None
@@ -96,6 +96,11 @@ class Batch(_Work):
     items_succeeded: int | None = None
     items_failed: int | None = None
     items_cancelled: int | None = None
+
+
+class Batch(BatchStatus):
+    """A batch as returned by ``POST .../batches`` (a subset) and ``GET /v1/batches/{id}``."""
+
     input: list[JsonObject] | None = None
     resolved_template_id: str | None = None
     dispatch_provider_link_id: str | None = None

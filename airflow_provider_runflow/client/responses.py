@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -49,21 +48,17 @@ def transport_error(call: ApiCall[Any], err: httpx.TransportError) -> RunflowTra
     return error
 
 
-def _decode(call: ApiCall[Any], response: httpx.Response, body: bytes) -> Any:
+def _check_json(call: ApiCall[Any], response: httpx.Response) -> None:
     content_type = response.headers.get("content-type", "")
     if "json" not in content_type:
         raise RunflowResponseError(call.method, call.path, response.status_code, f"content type {content_type!r}")
-    try:
-        return json.loads(body)
-    except ValueError as err:
-        raise RunflowResponseError(call.method, call.path, response.status_code, f"malformed JSON: {err}") from None
 
 
 def api_error(call: ApiCall[Any], response: httpx.Response, body: bytes, now: float) -> RunflowAPIError:
     """Build the typed error for an error response from its envelope, tolerating any body."""
     try:
-        envelope = ErrorResponse.model_validate(json.loads(body))
-    except (ValueError, ValidationError):
+        envelope = ErrorResponse.model_validate_json(body)
+    except ValidationError:
         text = body[:200].decode(errors="replace").strip()
         envelope = ErrorResponse(message=text or response.reason_phrase or None)
     error = api_error_class(response.status_code)(
@@ -85,12 +80,18 @@ def handle_response(call: ApiCall[T], response: httpx.Response, body: bytes, now
         raise api_error(call, response, body, now)
     if response.status_code >= 300 or response.status_code < 200:
         raise RunflowResponseError(call.method, call.path, response.status_code, "unexpected status")
-    data = _decode(call, response, body)
+    _check_json(call, response)
     try:
-        return call.parse(data)
+        return call.parse(body)
     except ValidationError as err:
-        reason = f"body does not match the API schema ({err.error_count()} errors): {err.errors()[0]['msg']}"
+        first = err.errors()[0]
+        if first["type"] == "json_invalid":
+            reason = f"malformed JSON: {first['msg']}"
+        else:
+            reason = f"body does not match the API schema ({err.error_count()} errors): {first['msg']}"
         raise RunflowResponseError(call.method, call.path, response.status_code, reason) from None
+    except ValueError as err:  # json.loads, for the calls that keep the body as it is
+        raise RunflowResponseError(call.method, call.path, response.status_code, f"malformed JSON: {err}") from None
 
 
 def read_reply(call: ApiCall[T], reply: Reply) -> T:

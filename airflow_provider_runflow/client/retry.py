@@ -82,8 +82,12 @@ class RetryPolicy:
         backoff = self.initial_backoff * 2.0 ** (state.attempt_number - 1)
         return min(backoff, self.max_backoff) + random.uniform(0, self.jitter)
 
-    def retrying(self, call: ApiCall[Any], sleep: Callable[[float], None]) -> Retrying:
-        """A tenacity controller that retries ``call`` by this policy; ``sleep`` is told each backoff."""
+    def retrying(self, call: ApiCall[Any], sleep: Callable[[float], None], started: float) -> Retrying:
+        """A tenacity controller that retries ``call`` by this policy; ``sleep`` is told each backoff.
+
+        ``started`` (``time.monotonic()``) is when the first attempt left: the clients build this
+        controller only once that attempt failed, so the elapsed-time limit counts from there.
+        """
 
         def log_retry(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
@@ -102,6 +106,7 @@ class RetryPolicy:
             retry=retry_if_exception(lambda error: is_retryable(error, call)),
             stop=stop_any(stop_after_attempt(self.max_attempts), stop_before_delay(self.max_elapsed)),
             wait=self.wait_seconds,
+            before=lambda state: setattr(state, "start_time", started),
             before_sleep=log_retry,
             sleep=sleep,
             reraise=True,

@@ -57,5 +57,5 @@ def raw_create(model: str, body: Any, idempotency_key: str | None = None) -> Api
     path = f"/v1/models/{model}/batches"
     body_bytes = calls.json_body(body)
     return ApiCall(
-        "POST", path, Batch.model_validate, body=body_bytes, headers=headers, replayable=bool(idempotency_key)
+        "POST", path, Batch.model_validate_json, body=body_bytes, headers=headers, replayable=bool(idempotency_key)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -136,7 +137,9 @@ def test_run_cancellation_needs_a_service_key_and_a_reason(emu: RunflowEmulator,
 
         with pytest.raises(RunflowValidationError):
             admin.send(
-                ApiCall("POST", f"/v1/admin/runs/{run_id}/cancellation", dict, body=calls.json_body({"reason": "no"}))
+                ApiCall(
+                    "POST", f"/v1/admin/runs/{run_id}/cancellation", json.loads, body=calls.json_body({"reason": "no"})
+                )
             )
         with pytest.raises(RunflowNotFoundError):
             admin.send(calls.cancel_run("3c90c3cc-0d44-4b50-8888-8dd25736052a", "unknown run"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from emulator_support import wait_terminal
 
@@ -81,7 +83,7 @@ def test_filters_combine_with_and(client: RunflowClient) -> None:
 def test_fields_project_rows(client: RunflowClient) -> None:
     (batch_id,) = _batches(client, 3)
     raw = client.send(
-        ApiCall("GET", f"/v1/batches/{batch_id}/items", dict, params={"fields": "id,sequence_index,output"})
+        ApiCall("GET", f"/v1/batches/{batch_id}/items", json.loads, params={"fields": "id,sequence_index,output"})
     )
     assert [sorted(row) for row in raw["items"]] == [["id", "output", "sequence_index"]] * 3
 
@@ -112,7 +114,7 @@ def test_embed_run_adds_the_run(client: RunflowClient) -> None:
 def test_invalid_queries_are_rejected(client: RunflowClient, params: dict[str, str]) -> None:
     (batch_id,) = _batches(client, 1)
     with pytest.raises(RunflowValidationError):
-        client.send(ApiCall("GET", f"/v1/batches/{batch_id}/items", dict, params=params))
+        client.send(ApiCall("GET", f"/v1/batches/{batch_id}/items", json.loads, params=params))
 
 
 def test_cursor_of_another_sort_is_rejected(client: RunflowClient) -> None:
