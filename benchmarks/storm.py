@@ -3,9 +3,12 @@
 The parent starts the emulator (items run ``RUN_SECONDS``, answers after 50 ms) and, for each
 case, creates fresh one-item batches, installs the limit (a ``rate_limit`` fault rule with
 ``per_second``, ``Retry-After: 1``), and runs the case in a fresh child process
-(``python -m benchmarks.storm``): N ``RunflowBatchTrigger.run()`` in one loop, started over one
-poll interval, until every trigger has yielded its event. The emulator's counters give the 429s
-and the accepted polls.
+(``python -m benchmarks.storm``): N pollers in one loop, started over one poll interval, until
+every one has seen its batch end (or given up). Our cases run ``RunflowBatchTrigger.run()``;
+the peers of the trigger-scale section poll the same way with their own error handling:
+Airflow's ``HttpEventTrigger`` (its hook retries 3 times, a second apart, then the trigger
+counts a failed poll) and a bare shared httpx client on httpx-aiohttp (a 429 is a failed poll,
+tried again next interval). The emulator's counters give the 429s and the accepted polls.
 """
 
 from __future__ import annotations
@@ -21,7 +24,16 @@ from typing import Any
 from benchmarks.emulators import Shards, run_child, shards
 from benchmarks.triggers import ROUTE
 
-CASES = ("per-trigger retry (previous design)", "shared gate", "shared gate + max_requests_per_second=50")
+TERMINAL = {"succeeded", "failed", "cancelled", "canceled", "errored", "completed"}
+"""Batch statuses the bare peer stops at."""
+
+CASES = (
+    "per-trigger retry (previous design)",
+    "shared gate",
+    "shared gate + max_requests_per_second=50",
+    "HttpEventTrigger (providers-http)",
+    "bare shared httpx + httpx-aiohttp",
+)
 RUN_SECONDS = 30.0
 LIMIT = 50
 
@@ -34,27 +46,77 @@ class StormCase:
     batches_end: float
 
 
+async def _runflow_trigger(case: StormCase, batch_id: str, deadline: float) -> str:
+    from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
+
+    trigger = RunflowBatchTrigger(
+        batch_ids=[batch_id], deadline=deadline, runflow_conn_id="runflow_0", poll_interval=case.interval
+    )
+    async for event in trigger.run():
+        return str(event.payload["status"])
+    return "no event"
+
+
+async def _http_event_trigger(case: StormCase, batch_id: str, deadline: float) -> str:
+    from airflow.providers.http.triggers.http import HttpEventTrigger
+
+    trigger = HttpEventTrigger(
+        response_check_path="benchmarks.http_check.batch_ended",
+        http_conn_id="http_runflow_0",
+        method="GET",
+        endpoint=f"/v1/batches/{batch_id}",
+        headers={"Authorization": f"Bearer {os.environ['RUNFLOW_BENCH_API_KEY']}"},
+        poll_interval=case.interval,
+    )
+    try:
+        async for event in trigger.run():
+            return str(event.payload["status"])
+    except Exception:  # too many failed polls in a row: the deferred task would fail
+        return "failed"
+    return "no event"
+
+
+def _bare_httpx(client: Any) -> Any:
+    async def poll(case: StormCase, batch_id: str, deadline: float) -> str:
+        while time.time() < deadline:
+            response = await client.get(f"/v1/batches/{batch_id}")
+            if response.status_code == 200 and response.json()["status_code"] in TERMINAL:
+                return "success"
+            await asyncio.sleep(case.interval)
+        return "timeout"
+
+    return poll
+
+
 async def _run(case: StormCase) -> dict[str, Any]:
     from airflow_provider_runflow.client import rate_gate
-    from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
 
     if case.case == CASES[0]:  # each call waits out its own backoff only, as before the shared gate
         rate_gate.RateGate.turn = lambda self, delay, throttled: delay  # type: ignore[method-assign]
     deadline = time.time() + 3600
     statuses: list[str] = []
     last_event = [0.0]
+    client = None
+    poller = {CASES[3]: _http_event_trigger}.get(case.case, _runflow_trigger)
+    if case.case == CASES[4]:
+        import httpx
+        from httpx_aiohttp import AiohttpTransport
+
+        api_key, base_url = os.environ["RUNFLOW_BENCH_API_KEY"], os.environ["RUNFLOW_BENCH_URL"]
+        client = httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, transport=AiohttpTransport()
+        )
+        poller = _bare_httpx(client)
 
     async def one(i: int, batch_id: str) -> None:
         await asyncio.sleep(case.interval * i / len(case.batch_ids))
-        trigger = RunflowBatchTrigger(
-            batch_ids=[batch_id], deadline=deadline, runflow_conn_id="runflow_0", poll_interval=case.interval
-        )
-        async for event in trigger.run():
-            statuses.append(event.payload["status"])
-            last_event[0] = time.time()
+        statuses.append(await poller(case, batch_id, deadline))
+        last_event[0] = time.time()
 
     started = time.time()
     await asyncio.gather(*(one(i, b) for i, b in enumerate(case.batch_ids)))
+    if client is not None:
+        await client.aclose()
     return {
         "elapsed_s": round(time.time() - started, 2),
         "all_seen_after_end_s": round(last_event[0] - case.batches_end, 2),
@@ -63,7 +125,7 @@ async def _run(case: StormCase) -> dict[str, Any]:
 
 
 def _case_env(sh: Shards, capped: bool) -> dict[str, str]:
-    env = sh.child_env()
+    env = {**sh.child_env(), "RUNFLOW_BENCH_API_KEY": sh.api_key, "RUNFLOW_BENCH_URL": sh.emulators[0].url}
     if capped:
         conn = json.loads(env["AIRFLOW_CONN_RUNFLOW_0"])
         conn["extra"] = {**conn.get("extra", {}), "max_requests_per_second": LIMIT}
