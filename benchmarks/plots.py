@@ -99,3 +99,19 @@ def media_plot(p4: list[dict[str, Any]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def storm_plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """429s received and time to see every batch finished, per design, from the 429 storm."""
+    names = [row["case"].replace(" (", "\n(").replace(" + ", "\n+ ") for row in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    metrics = (("429s", "429 answers (log)"), ("all_seen_after_end_s", "all seen finished, s after the end"))
+    for ax, (metric, label) in zip(axes, metrics, strict=True):
+        ax.bar(range(len(rows)), [max(row[metric], 0.5) for row in rows])
+        ax.set_xticks(range(len(rows)), names, fontsize=6)
+        ax.set_ylabel(label)
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
