@@ -188,6 +188,22 @@ async def test_retries_stop_when_max_elapsed_has_passed(runflow: Any, api: Any) 
     assert 2 <= route.call_count <= 8
 
 
+async def test_the_elapsed_limit_counts_the_first_attempt(runflow: Any, api: Any) -> None:
+    """The retry controller is built only after a first failure; the time limit still starts before it."""
+
+    def slow_failure(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.4)
+        return httpx.Response(503)
+
+    route = api.get("/v1/batches/b1").mock(side_effect=slow_failure)
+    policy = RetryPolicy(max_attempts=5, max_elapsed=0.3, initial_backoff=0.01, max_backoff=0.01, jitter=0)
+
+    with pytest.raises(RunflowServerError):
+        await runflow(retry=policy).call("get_batch", "b1")
+
+    assert route.call_count == 1
+
+
 async def test_retry_after_in_seconds_is_honoured(runflow: Any, api: Any, sleeps: list[float]) -> None:
     api.get("/v1/batches/b1").mock(
         side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json=CREATED)]
