@@ -34,8 +34,9 @@ def _scale_tables(scale: list[dict[str, Any]]) -> list[str]:
         rows = [row for row in scale if row["n"] == n]
         by_peer = {row["peer"]: row for row in rows}
         ours, limit = by_peer.get(OURS, {}), by_peer.get(LIMIT, {})
+        pythons = sorted({row["python"] for row in rows if "python" in row})
         lines += [
-            f"\n### N = {n:,}\n",
+            f"\n### N = {n:,}{' (Python ' + ', '.join(pythons) + ')' if pythons else ''}\n",
             "| poller | polls / intended | lag p50 / p99 / max (ms) | full GCs (longest ms) | CPU ms/poll | x limit | "
             "ours ÷ it | RSS KiB/trigger | errors | emulator CPU | load avg |",
             "|---|---|---|---|---|---|---|---|---|---|---|",

@@ -10,6 +10,7 @@ import asyncio
 import gc
 import json
 import os
+import platform
 import resource
 import sys
 import time
@@ -101,6 +102,7 @@ async def run_case(case: Case) -> dict[str, Any]:
         "cpu_pct": round(100 * cpu / elapsed, 1),
         "emulator_cpu_pct": round(100 * emulator_cpu / elapsed, 1),
         "load_avg_1m": round(os.getloadavg()[0], 2),  # the machine may be shared: see the notes
+        "python": platform.python_version(),
         "rss_mib": round(rss1 / MIB, 1),
         "rss_delta_mib": round((rss1 - rss0) / MIB, 1),
         "rss_kib_per_trigger": round((rss1 - rss0) / 1024 / case.n, 1),
