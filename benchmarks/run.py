@@ -85,7 +85,7 @@ def _run_section(name: str, smoke: bool, sizes: str, previous: Any) -> Any:
     if name == "storm":
         from benchmarks.storm import run_storm
 
-        return run_storm(n=100, interval=1.0) if smoke else run_storm()
+        return run_storm(n=100, interval=1.0, run_seconds=5.0) if smoke else run_storm()
     if name == "pacing":
         from benchmarks.pacing import run_pacing
 

@@ -133,17 +133,17 @@ def _case_env(sh: Shards, capped: bool) -> dict[str, str]:
     return env
 
 
-def run_storm(n: int = 1000, interval: float = 5.0) -> list[dict[str, Any]]:
+def run_storm(n: int = 1000, interval: float = 5.0, run_seconds: float = RUN_SECONDS) -> list[dict[str, Any]]:
     """One row per case: 429s, accepted polls per second, and how long after the batches' end all were seen."""
     from airflow_provider_runflow.emulator import FaultKind, FaultRule
 
     rows = []
-    with shards(1, 0.05, run_seconds=RUN_SECONDS) as sh:
+    with shards(1, 0.05, run_seconds=run_seconds) as sh:
         emu = sh.emulators[0]
         for name in CASES:
             emu.clear_faults()
             ids = [batch_id for _url, batch_id, _shard in sh.create_batches(n, 1)]
-            batches_end = time.time() + RUN_SECONDS  # each batch ends RUN_SECONDS after its creation, at the latest
+            batches_end = time.time() + run_seconds  # each batch ends run_seconds after its creation, at the latest
             before = emu.counters()["requests"].get(ROUTE, {})
             emu.set_faults([FaultRule(route=ROUTE, kind=FaultKind.RATE_LIMIT, per_second=LIMIT, retry_after=1)])
             argument = json.dumps(asdict(StormCase(name, ids, interval, batches_end)))
