@@ -52,6 +52,11 @@ class Stored:
     bytes: int
     sha256: str
 
+    @property
+    def name(self) -> str:
+        """The file's name in its folder."""
+        return self.path.rsplit("/", 1)[-1]
+
 
 def shown(url: str) -> str:
     """``url`` without its query: presigned signatures stay out of logs, XCom and errors."""
@@ -86,8 +91,7 @@ async def _refusal(response: aiohttp.ClientResponse, url: str) -> MediaError:
 
 
 class _Sink:
-    """A file written on the I/O threads: opened with its first chunks, hashed as they are written,
-    and marked complete by its checksum companion once closed."""
+    """A file written on the I/O threads: opened with its first chunks, hashed as they are written."""
 
     def __init__(self, folder: Folder, name: str) -> None:
         self.folder, self.name, self.digest = folder, name, hashlib.sha256()
@@ -101,7 +105,6 @@ class _Sink:
             self.out.write(chunk)
         if last:
             self.out.close()
-            self.folder.write_checksum(self.name, self.digest.hexdigest())
 
     def discard(self) -> None:
         try:
