@@ -69,7 +69,7 @@ class MediaCopier:
         self.io.shutdown(wait=True, cancel_futures=True)
 
     def add_media(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """``entries`` with ``media`` records; copies run ``options.concurrency`` at a time."""
+        """``entries`` with ``media`` records; ``options.concurrency`` downloads run at a time."""
         jobs = file_jobs(entries, self.options.select)
         if not jobs:
             return with_media(entries, jobs, [])
@@ -84,7 +84,10 @@ class MediaCopier:
         return with_media(entries, jobs, records)
 
     async def _copy_all(self, jobs: list[FileJob]) -> list[dict[str, Any]]:
-        gate = asyncio.Semaphore(self.options.concurrency)
+        # The session's pool holds ``concurrency`` connections, so that many files download at once;
+        # a file frees its connection once its body is in, and as many again may be finishing
+        # their writes meanwhile: storage latency (an S3 PUT) overlaps the next downloads.
+        gate = asyncio.Semaphore(2 * self.options.concurrency)
         try:
             async with media_session(self.options) as session:
                 return list(await asyncio.gather(*(self._copy(session, gate, job) for job in jobs)))

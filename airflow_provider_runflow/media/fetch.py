@@ -70,7 +70,9 @@ async def on_io(io: Executor, function: Callable[..., T], *args: Any) -> T:
 
 
 def media_session(options: MediaOptions) -> aiohttp.ClientSession:
-    """The client for media hosts: no auth, no Runflow headers, no ``~/.netrc`` (``trust_env=False``)."""
+    """The client for media hosts: no auth, no Runflow headers, no ``~/.netrc`` (``trust_env=False``).
+
+    Its pool's ``concurrency`` connections are what bound the downloads running at once."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=options.concurrency),
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=options.timeout, sock_read=options.timeout),

@@ -1,13 +1,15 @@
-"""A second copy into the same folder (a task retry) reuses intact files and copies again only the rest."""
+"""The copier on its own: a second copy into the same folder (a task retry) reuses intact files and
+copies again only the rest; downloads never exceed the configured concurrency."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from media_support import assert_images_stored, assert_manifest_checks, completed_downloads, copy, finished_items
 
-from airflow_provider_runflow.emulator import RunflowEmulator
+from airflow_provider_runflow.emulator import FaultKind, FaultRule, RunflowEmulator
 from airflow_provider_runflow.media import MediaOptions
 
 
@@ -50,3 +52,13 @@ def test_an_unlisted_file_is_not_trusted(media_emulator: RunflowEmulator, tmp_pa
     assert sum((completed_downloads(media_emulator) - before).values()) == 3
     assert_images_stored(again, tmp_path)
     assert_manifest_checks(tmp_path)
+
+
+def test_no_more_than_concurrency_downloads_run_at_once(media_emulator: RunflowEmulator, tmp_path: Path) -> None:
+    entries = finished_items("acme/image-gen", images(6))
+    media_emulator.set_media_faults([FaultRule(kind=FaultKind.DELAY, probability=1.0, delay=0.3)])
+    started = time.monotonic()
+    copied = copy(entries, tmp_path, MediaOptions(concurrency=2))
+    # Every body stalls 0.3 s halfway: two at a time take three rounds, four at a time would take two.
+    assert time.monotonic() - started >= 0.9
+    assert_images_stored(copied, tmp_path)
