@@ -106,7 +106,8 @@ def _warm(entries: list[dict[str, Any]]) -> None:
 
 
 def _run_case(case: str, entries: list[dict[str, Any]], tmp: Path) -> dict[str, Any]:
-    """One case into a folder of its own, after the previous case's writes reached the disk.
+    """One case into a folder of its own, after the previous case's writes reached the disk;
+    with the machine's 1-minute load average once it is done.
 
     Each case starts alike: no files freed just before (on ext4 mounted with ``discard``, that
     made the next case's writes up to 5x slower) and no writeback of the previous case's data
@@ -117,13 +118,14 @@ def _run_case(case: str, entries: list[dict[str, Any]], tmp: Path) -> dict[str, 
     command = [sys.executable, "-m", "benchmarks.media", case, str(entries_file), str(folder)]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])  # Airflow may log to stdout first
-    return result
+    return {**result, "load_avg_1m": round(os.getloadavg()[0], 2)}
 
 
 def _summary(workload: str, case: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The median round by time, with every round's seconds and the highest peak RSS growth of all."""
     median = sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
     row = {"workload": workload, "case": case, **median, "rounds_seconds": [run["seconds"] for run in runs]}
+    row["rounds_load_avg_1m"] = [run["load_avg_1m"] for run in runs]
     row["rss_growth_mib"] = max(run["rss_growth_mib"] for run in runs)
     row["mib_per_s"] = round(row["bytes"] / MIB / row["seconds"], 1)
     return row
