@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,9 @@ CONCURRENCY = 8
 """Both sides download this many files at once (our default)."""
 ROUNDS = 3
 """Each side copies each workload this many times; the table gives the median round."""
+IN_MEMORY = "/dev/shm" if os.path.isdir("/dev/shm") else None
+"""Where the copies go: tmpfs, so that the figures measure the copiers and not the state of a shared
+VM's disk (blocks freed just before, being trimmed; writeback), which moved one case by up to 5x."""
 
 
 def _max_rss() -> int:
@@ -106,17 +110,13 @@ def _warm(entries: list[dict[str, Any]]) -> None:
 
 
 def _run_case(case: str, entries: list[dict[str, Any]], tmp: Path) -> dict[str, Any]:
-    """One case into a folder of its own, after the previous case's writes reached the disk;
-    with the machine's 1-minute load average once it is done.
-
-    Each case starts alike: no files freed just before (on ext4 mounted with ``discard``, that
-    made the next case's writes up to 5x slower) and no writeback of the previous case's data
-    competing with it; both used to fall on the case after bare's, ours."""
+    """One case into a new folder, removed afterwards; with the 1-minute load average once it is done."""
     entries_file, folder = tmp / "entries.json", Path(tempfile.mkdtemp(prefix=f"{case}-", dir=tmp))
     entries_file.write_text(json.dumps(entries))
-    os.sync()
+    os.sync()  # no writeback of earlier work competes with the case
     command = [sys.executable, "-m", "benchmarks.media", case, str(entries_file), str(folder)]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    shutil.rmtree(folder)
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])  # Airflow may log to stdout first
     return {**result, "load_avg_1m": round(os.getloadavg()[0], 2)}
 
@@ -137,7 +137,7 @@ def run_media(images: int = 1000, videos: int = 20, video_mib: int = 50, rounds:
     rows = []
     with (
         RunflowEmulator(time_scale=0.01, media_video_bytes=video_mib * MIB) as emu,
-        tempfile.TemporaryDirectory() as tmp,
+        tempfile.TemporaryDirectory(dir=IN_MEMORY) as tmp,
     ):
         workloads = {
             f"{images:,} images (256x256 PNG)": _entries(
