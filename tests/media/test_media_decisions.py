@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from airflow_provider_runflow.media import MediaOptions, MediaScope, media_urls
-from airflow_provider_runflow.media.fetch import backoff
 from airflow_provider_runflow.media.layout import extension, file_stem, is_allowed, safe_part
 from airflow_provider_runflow.media.manifest import Manifest, parse
 from airflow_provider_runflow.media.options import failed_items, failure_message
@@ -147,8 +146,3 @@ def test_the_manifest_is_written_every_100_files_or_10_seconds() -> None:
 def test_only_whole_manifest_lines_count() -> None:
     text = f"{'a' * 64}  00001.png\n{'b' * 64} *00002.png\nnot a line\n{'c' * 64}  00003.pn"
     assert parse(text) == {"00001.png": {"a" * 64}, "00002.png": {"b" * 64}}
-
-
-@pytest.mark.parametrize(("attempt", "low", "high"), [(1, 0.25, 0.5), (2, 0.5, 0.75), (6, 8.0, 8.25), (30, 8.0, 8.25)])
-def test_media_retries_back_off_exponentially_with_jitter(attempt: int, low: float, high: float) -> None:
-    assert low <= backoff(attempt) <= high
