@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -23,6 +24,11 @@ from benchmarks.operator_support import client_of, use_emulator, wait_event
 
 CONCURRENCY = 8
 """Both sides download this many files at once (our default)."""
+ROUNDS = 3
+"""Each side copies each workload this many times; the table gives the median round."""
+IN_MEMORY = "/dev/shm" if os.path.isdir("/dev/shm") else None
+"""Where the copies go: tmpfs, so that the figures measure the copiers and not the state of a shared
+VM's disk (blocks freed just before, being trimmed; writeback), which moved one case by up to 5x."""
 
 
 def _max_rss() -> int:
@@ -30,7 +36,7 @@ def _max_rss() -> int:
 
 
 def ours(entries: list[dict[str, Any]], folder: Path) -> int:
-    """The provider's copier (streaming, sha256, sidecars, retries), as the operator runs it."""
+    """The provider's copier (streaming, sha256, checksum manifest, retries), as the operator runs it."""
     from airflow.sdk import ObjectStoragePath
 
     from airflow_provider_runflow.media import MediaOptions
@@ -104,22 +110,34 @@ def _warm(entries: list[dict[str, Any]]) -> None:
 
 
 def _run_case(case: str, entries: list[dict[str, Any]], tmp: Path) -> dict[str, Any]:
-    entries_file, folder = tmp / "entries.json", tmp / "out"
+    """One case into a new folder, removed afterwards; with the 1-minute load average once it is done."""
+    entries_file, folder = tmp / "entries.json", Path(tempfile.mkdtemp(prefix=f"{case}-", dir=tmp))
     entries_file.write_text(json.dumps(entries))
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir()
+    os.sync()  # no writeback of earlier work competes with the case
     command = [sys.executable, "-m", "benchmarks.media", case, str(entries_file), str(folder)]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    shutil.rmtree(folder)
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])  # Airflow may log to stdout first
-    return result
+    return {**result, "load_avg_1m": round(os.getloadavg()[0], 2)}
 
 
-def run_media(images: int = 1000, videos: int = 20, video_mib: int = 50) -> list[dict[str, Any]]:
-    """Each workload copied by each side in a fresh process, back to back, from one emulator."""
+def _summary(workload: str, case: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median round by time, with every round's seconds and the highest peak RSS growth of all."""
+    median = sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+    row = {"workload": workload, "case": case, **median, "rounds_seconds": [run["seconds"] for run in runs]}
+    row["rounds_load_avg_1m"] = [run["load_avg_1m"] for run in runs]
+    row["rss_growth_mib"] = max(run["rss_growth_mib"] for run in runs)
+    row["mib_per_s"] = round(row["bytes"] / MIB / row["seconds"], 1)
+    return row
+
+
+def run_media(images: int = 1000, videos: int = 20, video_mib: int = 50, rounds: int = ROUNDS) -> list[dict[str, Any]]:
+    """Each workload copied by each side in a fresh process, ``rounds`` times in alternating order, from one
+    emulator: the machine is shared, so one round can land on a busy moment for either side."""
     rows = []
     with (
         RunflowEmulator(time_scale=0.01, media_video_bytes=video_mib * MIB) as emu,
-        tempfile.TemporaryDirectory() as tmp,
+        tempfile.TemporaryDirectory(dir=IN_MEMORY) as tmp,
     ):
         workloads = {
             f"{images:,} images (256x256 PNG)": _entries(
@@ -131,11 +149,12 @@ def run_media(images: int = 1000, videos: int = 20, video_mib: int = 50) -> list
         }
         _warm(next(iter(workloads.values())))
         for workload, entries in workloads.items():
-            for case in ("bare", "ours"):
-                row = {"workload": workload, "case": case, **_run_case(case, entries, Path(tmp))}
-                row["mib_per_s"] = round(row["bytes"] / MIB / row["seconds"], 1)
-                print(json.dumps(row), flush=True)
-                rows.append(row)
+            runs: dict[str, list[dict[str, Any]]] = {"bare": [], "ours": []}
+            for round_ in range(rounds):
+                for case in ("bare", "ours") if round_ % 2 == 0 else ("ours", "bare"):
+                    runs[case].append(_run_case(case, entries, Path(tmp)))
+                    print(json.dumps({"workload": workload, "case": case, **runs[case][-1]}), flush=True)
+            rows += [_summary(workload, case, case_runs) for case, case_runs in runs.items()]
     return rows
 
 

@@ -146,16 +146,18 @@ def _collection(collection: list[dict[str, Any]]) -> list[str]:
 
 def _media(media: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "| workload | copier | seconds | MiB/s | ÷ bare | peak RSS growth (MiB) |",
-        "|---|---|---|---|---|---|",
+        "| workload | copier | seconds (median round) | every round (s) | MiB/s | ÷ bare | peak RSS growth (MiB) "
+        "| load avg (1 min) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     bare = {row["workload"]: row for row in media if row["case"] == "bare"}
     for row in media:
         name = "**ours** (MediaCopier)" if row["case"] == "ours" else "bare aiohttp"
         ratio = _ratio(row["mib_per_s"], bare.get(row["workload"], {}).get("mib_per_s"))
+        rounds = ", ".join(f"{seconds:.2f}" for seconds in row.get("rounds_seconds", [row["seconds"]]))
         lines.append(
-            f"| {row['workload']} | {name} | {row['seconds']:.2f} | {row['mib_per_s']:.1f} | {ratio} "
-            f"| {row['rss_growth_mib']:.1f} |"
+            f"| {row['workload']} | {name} | {row['seconds']:.2f} | {rounds} | {row['mib_per_s']:.1f} | {ratio} "
+            f"| {row['rss_growth_mib']:.1f} | {_fmt(row.get('load_avg_1m'))} |"
         )
     return lines
 

@@ -77,7 +77,7 @@ def _run_section(name: str, smoke: bool, sizes: str, previous: Any) -> Any:
     if name == "media":
         from benchmarks.media import run_media
 
-        return run_media(images=50, videos=2, video_mib=5) if smoke else run_media()
+        return run_media(images=50, videos=2, video_mib=5, rounds=1) if smoke else run_media()
     if name == "outputs_page":
         from benchmarks.outputs_page import run_outputs_page
 

@@ -1,7 +1,8 @@
 """Keeping what Runflow generated: copy each item's media from its presigned URLs into object storage.
 
-Pure decisions (which URLs, file names, the failure policy) live in ``select``, ``layout``, ``plan``
-and ``options``; ``fetch``, ``stored``, ``refresh`` and ``copier`` do the I/O; ``persist`` ties them to Airflow.
+Pure decisions (which URLs, file names, the checksum manifest, the failure policy) live in ``select``,
+``layout``, ``plan``, ``manifest`` and ``options``; ``fetch``, ``stored``, ``refresh`` and ``copier`` do the
+I/O; ``persist`` ties them to Airflow.
 """
 
 from airflow_provider_runflow.media.layout import MediaScope

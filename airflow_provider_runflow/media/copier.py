@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import uuid
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -20,12 +23,24 @@ from airflow_provider_runflow.media.fetch import (
     shown,
 )
 from airflow_provider_runflow.media.folder import Folder
+from airflow_provider_runflow.media.manifest import Manifest
 from airflow_provider_runflow.media.options import MediaOptions
 from airflow_provider_runflow.media.plan import FileJob, file_jobs, with_media
 from airflow_provider_runflow.media.refresh import FreshUrls
-from airflow_provider_runflow.media.stored import already_stored, complete_files
+from airflow_provider_runflow.media.stored import Listed, already_stored, listed_files
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def run_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` on a new event loop: uvloop's when installed (Airflow's own dependencies bring it
+    on Linux and macOS), whose loop cost about 15% less per small file than asyncio's; else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:  # uvloop builds on neither Windows nor PyPy
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
 
 
 def stored_record(source_url: str, stored: Stored) -> dict[str, Any]:
@@ -45,16 +60,18 @@ def error_record(source_url: str, error: str) -> dict[str, Any]:
 class MediaCopier:
     """Copies every media URL of succeeded entries into ``folder``; use as a context manager.
 
-    Files an earlier try stored (checksum intact) are reused without a request; an expired URL
-    is swapped for a fresh one from ``refresher``; any failure becomes an ``error`` record.
-    Downloads run on an event loop of their own thread, whatever the caller's thread runs.
+    Files an earlier try stored (listed in the folder's manifest, checksum intact) are reused
+    without a request; an expired URL is swapped for a fresh one from ``refresher``; any failure
+    becomes an ``error`` record. Downloads run on an event loop of their own thread, whatever the
+    caller's thread runs.
     """
 
     def __init__(self, folder: Any, options: MediaOptions, refresher: FreshUrls | None = None) -> None:
         self.folder, self.options, self.refresher = Folder.of(folder), options, refresher
         self.io = ThreadPoolExecutor(options.concurrency, thread_name_prefix="runflow-media-io")
         self.loop = ThreadPoolExecutor(1, thread_name_prefix="runflow-media")
-        self.complete: dict[str, str] | None = None
+        self.earlier: dict[str, Listed] | None = None
+        self.manifest = Manifest(uuid.uuid4().hex[:8])
 
     def __enter__(self) -> MediaCopier:
         return self
@@ -64,39 +81,56 @@ class MediaCopier:
         self.io.shutdown(wait=True, cancel_futures=True)
 
     def add_media(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """``entries`` with ``media`` records; copies run ``options.concurrency`` at a time."""
+        """``entries`` with ``media`` records; ``options.concurrency`` downloads run at a time."""
         jobs = file_jobs(entries, self.options.select)
         if not jobs:
             return with_media(entries, jobs, [])
-        if self.complete is None:
+        if self.earlier is None:
             if self.folder.local:
                 self.folder.fs.makedirs(self.folder.path, exist_ok=True)
-            self.complete = complete_files(self.folder.names())
-        records = self.loop.submit(asyncio.run, self._copy_all(jobs)).result()
+            self.earlier = listed_files(self.folder)
+        records = self.loop.submit(run_loop, self._copy_all(jobs)).result()
         failed = sum(1 for record in records if record.get("error"))
         total = sum(record.get("bytes") or 0 for record in records)
         log.info("Media: %d file(s), %d bytes in %s; %d failed", len(jobs) - failed, total, self.folder.uri, failed)
         return with_media(entries, jobs, records)
 
     async def _copy_all(self, jobs: list[FileJob]) -> list[dict[str, Any]]:
-        gate = asyncio.Semaphore(self.options.concurrency)
-        async with media_session(self.options) as session:
-            return list(await asyncio.gather(*(self._copy(session, gate, job) for job in jobs)))
+        # The session's pool holds ``concurrency`` connections, so that many files download at once;
+        # a file frees its connection once its body is in, and as many again may be finishing
+        # their writes meanwhile: storage latency (an S3 PUT) overlaps the next downloads.
+        gate = asyncio.Semaphore(2 * self.options.concurrency)
+        try:
+            async with media_session(self.options) as session:
+                return list(await asyncio.gather(*(self._copy(session, gate, job) for job in jobs)))
+        finally:
+            await self._write_part(self.manifest.take())
 
     async def _copy(self, session: aiohttp.ClientSession, gate: asyncio.Semaphore, job: FileJob) -> dict[str, Any]:
         async with gate:
             try:
-                earlier = (self.complete or {}).get(job.stem)
+                earlier = (self.earlier or {}).get(job.stem)
                 found = await on_io(self.io, already_stored, self.folder, earlier) if earlier else None
                 if found is not None:
                     return stored_record(job.url, found)
-                return await self._download(session, job)
+                stored = await self._download(session, job)
             except MediaError as err:
                 return error_record(job.url, str(err))
             except Exception as err:  # storage or Runflow trouble for this file must not lose the other results
                 return error_record(job.url, f"{shown(job.url)}: {type(err).__name__}: {err}")
+        await self._write_part(self.manifest.add(stored.name, stored.sha256, time.monotonic()))
+        return stored_record(job.url, stored)
 
-    async def _download(self, session: aiohttp.ClientSession, job: FileJob) -> dict[str, Any]:
+    async def _write_part(self, part: tuple[str, bytes] | None) -> None:
+        """Write a manifest part; if storage refuses it, its files stay stored (a retry copies them again)."""
+        if part is None:
+            return
+        try:
+            await on_io(self.io, self.folder.write, *part)
+        except Exception as err:  # the copies it lists are complete and their records true
+            log.warning("Media: checksum manifest %s not written (%s: %s)", part[0], type(err).__name__, err)
+
+    async def _download(self, session: aiohttp.ClientSession, job: FileJob) -> Stored:
         url, read_at, refreshes = job.url, 0.0, 0
         while True:
             try:
@@ -111,4 +145,4 @@ class MediaCopier:
                     raise
                 log.info("Media of item %d: URL refused or expired, retrying with a fresh one", job.index)
                 (url, read_at), refreshes = fresh, refreshes + 1
-        return stored_record(job.url, stored)
+        return stored

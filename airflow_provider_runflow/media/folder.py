@@ -6,9 +6,6 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-SIDECAR = ".sha256"
-"""Suffix of a file's checksum companion (``sha256sum`` format), written once the file is complete."""
-
 
 @dataclass(frozen=True)
 class Folder:
@@ -41,9 +38,9 @@ class Folder:
         except (FileNotFoundError, NotADirectoryError):
             return set()
 
-    def write_checksum(self, name: str, sha256: str) -> None:
-        """``name.sha256``: what marks ``name`` complete, and what a retry checks it against."""
-        self.fs.pipe_file(self.at(f"{name}{SIDECAR}"), f"{sha256}  {name}\n".encode())
+    def write(self, name: str, data: bytes) -> None:
+        """A small file in one call (on S3, one request)."""
+        self.fs.pipe_file(self.at(name), data)
 
     def remove(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -19,7 +19,7 @@ class MediaOptions:
     """Settings of media persistence.
 
     :param select: which URLs of ``output`` to copy (see :data:`MediaSelector`); default: every http(s) URL.
-    :param concurrency: files copied at once.
+    :param concurrency: files downloaded at once (as many more may be finishing their writes to storage).
     :param max_bytes: size cap of one file; a larger one is refused (and not kept).
     :param attempts: tries per file for transient failures (5xx, 429, timeouts, connections reset mid-body).
     :param refreshes: times an expired URL (403/401/410) is replaced by a fresh one from the batch's items.

@@ -1,26 +1,44 @@
 """Files an earlier try of the task already stored: found by name, trusted only when their checksum matches.
 
-Each media file gets a ``<file>.sha256`` companion (``sha256sum`` format, so ``sha256sum -c`` checks it),
-written only after the file is complete: a file without one was cut short and is copied again.
+A file counts only once a manifest part lists it (written after the file was complete, see
+:mod:`~airflow_provider_runflow.media.manifest`): a file without a listing was cut short, or its
+part was never written, and is copied again.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from airflow_provider_runflow.media.fetch import CHUNK, Stored
-from airflow_provider_runflow.media.folder import SIDECAR, Folder
+from airflow_provider_runflow.media.folder import Folder
 from airflow_provider_runflow.media.layout import EXTENSIONS
+from airflow_provider_runflow.media.manifest import is_part, parse
 
 _TYPES = {ext: kind for kind, ext in reversed(EXTENSIONS.items())}
 
 
-def complete_files(names: set[str]) -> dict[str, str]:
-    """Stem → name of every file that has its checksum companion (``00042`` → ``00042.png``)."""
+@dataclass(frozen=True)
+class Listed:
+    """A file of the folder and the checksums the manifest lists for it."""
+
+    name: str
+    sha256: frozenset[str]
+
+
+def listed_files(folder: Folder) -> dict[str, Listed]:
+    """Stem → file for every file present and listed by a manifest part (``00042`` → ``00042.png``).
+
+    One listing of the folder and one read per part, not a request per file."""
+    names = folder.names()
+    listed: dict[str, set[str]] = {}
+    for part in sorted(filter(is_part, names)):
+        for name, digests in parse(folder.fs.cat_file(folder.at(part)).decode(errors="replace")).items():
+            listed.setdefault(name, set()).update(digests)
     return {
-        name.rsplit(".", 1)[0]: name
+        name.rsplit(".", 1)[0]: Listed(name, frozenset(listed[name]))
         for name in sorted(names)
-        if not name.endswith(SIDECAR) and "." in name and f"{name}{SIDECAR}" in names
+        if name in listed and "." in name and not is_part(name)
     }
 
 
@@ -33,10 +51,10 @@ def _sha256(folder: Folder, name: str) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def already_stored(folder: Folder, name: str) -> Stored | None:
-    """The file ``name`` of an earlier try, if its content still matches its recorded checksum."""
-    recorded = folder.fs.cat_file(folder.at(f"{name}{SIDECAR}")).decode().split(" ", 1)[0].strip()
-    size, sha256 = _sha256(folder, name)
-    if sha256 != recorded:
+def already_stored(folder: Folder, earlier: Listed) -> Stored | None:
+    """The file of an earlier try, if its content still matches a checksum listed for it."""
+    size, sha256 = _sha256(folder, earlier.name)
+    if sha256 not in earlier.sha256:
         return None
-    return Stored(folder.uri_of(name), _TYPES.get(name.rsplit(".", 1)[-1], "application/octet-stream"), size, sha256)
+    kind = _TYPES.get(earlier.name.rsplit(".", 1)[-1], "application/octet-stream")
+    return Stored(folder.uri_of(earlier.name), kind, size, sha256)

@@ -8,6 +8,7 @@ import pytest
 
 from airflow_provider_runflow.media import MediaOptions, MediaScope, media_urls
 from airflow_provider_runflow.media.layout import extension, file_stem, is_allowed, safe_part
+from airflow_provider_runflow.media.manifest import Manifest, parse
 from airflow_provider_runflow.media.options import failed_items, failure_message
 from airflow_provider_runflow.media.plan import file_jobs
 
@@ -127,3 +128,21 @@ def test_the_failure_message_names_the_items() -> None:
 def test_bad_options_are_refused(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - each option has its own message
         MediaOptions(**bad)
+
+
+def test_the_manifest_is_written_every_100_files_or_10_seconds() -> None:
+    manifest = Manifest("c0ffee00")
+    parts = [part for i in range(250) if (part := manifest.add(f"{i:05d}.png", "0" * 64, now=0.0))]
+    assert [name for name, _ in parts] == ["SHA256SUMS.c0ffee00.0001", "SHA256SUMS.c0ffee00.0002"]
+    assert parts[1][1].decode().splitlines()[0] == f"{'0' * 64}  00100.png"
+    assert manifest.add("00250.png", "1" * 64, now=9.9) is None
+    slow = manifest.add("00251.png", "2" * 64, now=10.0)  # 10 s after the first unwritten line
+    assert slow is not None
+    assert slow[0] == "SHA256SUMS.c0ffee00.0003"
+    assert len(slow[1].decode().splitlines()) == 52
+    assert manifest.take() is None
+
+
+def test_only_whole_manifest_lines_count() -> None:
+    text = f"{'a' * 64}  00001.png\n{'b' * 64} *00002.png\nnot a line\n{'c' * 64}  00003.pn"
+    assert parse(text) == {"00001.png": {"a" * 64}, "00002.png": {"b" * 64}}

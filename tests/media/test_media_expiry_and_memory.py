@@ -3,32 +3,26 @@
 from __future__ import annotations
 
 import hashlib
-import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from airflow.sdk import ObjectStoragePath
 from airflow_support import xcom
 from media_support import (
     assert_images_stored,
     assert_no_runflow_credentials,
     completed_downloads,
     connect,
+    copy,
+    finished_items,
     local,
     media_dag,
 )
 
-from airflow_provider_runflow.batching.tracker import BatchTracker
-from airflow_provider_runflow.client import ItemsQuery, build_batch_request, calls
 from airflow_provider_runflow.emulator import RunflowEmulator
 from airflow_provider_runflow.emulator.media import digest_of, video_bytes
-from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.media import MediaOptions
-from airflow_provider_runflow.media.copier import MediaCopier
-from airflow_provider_runflow.media.refresh import FreshUrls
 
 MB = 1024 * 1024
 
@@ -60,25 +54,6 @@ def test_urls_expired_before_the_copy_are_read_again_and_stored(emu: RunflowEmul
     items_reads = emu.counters()["requests"]["GET /v1/batches/{batch_id}/items"]["200"]
     assert items_reads <= 3  # the operator's read, then one re-read for all 30 expired URLs (a spare for timing)
     assert_no_runflow_credentials(emu)
-
-
-def finished_items(model: str, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    hook = RunflowHook()
-    with hook.get_conn() as client:
-        batch = client.send(calls.create_batch(model, build_batch_request(inputs)))
-        hook.wait(BatchTracker([batch.id or ""], time.time() + 60), 0.1)
-        rows = client.send(calls.batch_items(batch.id or "", ItemsQuery()))
-        return [
-            {"index": i, "status": row.status_code, "output": row.output, "batch_id": batch.id, "run_id": row.run_id}
-            for i, row in enumerate(rows)
-        ]
-
-
-def copy(entries: list[dict[str, Any]], folder: Path, options: MediaOptions) -> list[dict[str, Any]]:
-    with RunflowHook().get_conn() as client:
-        target = ObjectStoragePath(f"file://{folder}")
-        with MediaCopier(target, options, FreshUrls(client, options.select)) as copier:
-            return copier.add_media(entries)
 
 
 def test_a_50_mb_video_is_copied_with_flat_memory(emu: RunflowEmulator, tmp_path: Path) -> None:

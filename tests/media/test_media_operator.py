@@ -9,6 +9,7 @@ import pytest
 from airflow_support import xcom
 from media_support import (
     assert_images_stored,
+    assert_manifest_checks,
     assert_no_runflow_credentials,
     completed_downloads,
     local,
@@ -38,6 +39,7 @@ def test_250_images_are_stored_in_order_with_checksums(
     folder = task_folder(media_folder, run.run_id, f"rf_media_{mode}")
     assert_images_stored(entries, folder)
     assert len(list(folder.glob("*.png"))) == 250
+    assert_manifest_checks(folder)
     assert set(completed_downloads(media_emulator).values()) == {1}
     assert_no_runflow_credentials(media_emulator)
 
@@ -93,7 +95,9 @@ def test_a_retried_task_downloads_nothing_again(media_emulator: RunflowEmulator,
     assert run.state == "success"
     [ti] = [ti for ti in run.get_task_instances() if ti.task_id == "run"]
     assert ti.try_number == 2
-    assert_images_stored(xcom(run, "run"), task_folder(media_folder, run.run_id, "rf_media_retry"))
+    folder = task_folder(media_folder, run.run_id, "rf_media_retry")
+    assert_images_stored(xcom(run, "run"), folder)
+    assert_manifest_checks(folder)
     # 249 files copied by the first try, the one refused then copied by the retry: each served once.
     downloads = completed_downloads(media_emulator)
     assert len(downloads) == 250

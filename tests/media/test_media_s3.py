@@ -53,8 +53,18 @@ def _has(client: Any) -> bool:
     return any(bucket["Name"] == BUCKET for bucket in client.list_buckets()["Buckets"])
 
 
+def listed_checksums(client: Any) -> set[str]:
+    """``sha256  key`` for every line of every manifest part in the bucket."""
+    keys = [obj["Key"] for obj in client.list_objects_v2(Bucket=BUCKET, MaxKeys=1000)["Contents"]]
+    lines = set()
+    for part in (key for key in keys if key.rsplit("/", 1)[-1].startswith("SHA256SUMS.")):
+        text = client.get_object(Bucket=BUCKET, Key=part)["Body"].read().decode()
+        lines |= {f"{line[:64]}  {part.rsplit('/', 1)[0]}/{line[66:]}" for line in text.splitlines()}
+    return lines
+
+
 def assert_in_bucket(client: Any, entries: list[dict[str, Any]], dag_id: str) -> None:
-    keys = {obj["Key"] for obj in client.list_objects_v2(Bucket=BUCKET, MaxKeys=1000)["Contents"]}
+    listed = listed_checksums(client)
     for entry in entries:
         [record] = entry["media"]
         key = record["path"].removeprefix(f"s3://{BUCKET}/")
@@ -63,7 +73,7 @@ def assert_in_bucket(client: Any, entries: list[dict[str, Any]], dag_id: str) ->
         data = client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
         assert data == expected_png(entry["output"]["image_url"])
         assert record["sha256"] == hashlib.sha256(data).hexdigest()
-        assert f"{key}.sha256" in keys
+        assert f"{record['sha256']}  {key}" in listed
 
 
 def test_250_images_are_stored_in_s3(media_emulator: RunflowEmulator, s3: Any) -> None:
