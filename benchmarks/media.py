@@ -68,9 +68,13 @@ async def _bare(urls: list[str], folder: Path) -> int:
 
 
 def bare(entries: list[dict[str, Any]], folder: Path) -> int:
-    """The floor: aiohttp, a semaphore, chunks written to local files; no checks, no hashing."""
+    """The floor: aiohttp, a semaphore, chunks written to local files; no checks, no hashing.
+
+    On the same event loop as ours (uvloop's when installed), so the ratio compares the copiers."""
+    from airflow_provider_runflow.media.copier import run_loop
+
     urls = [url for entry in entries for url in entry["output"].values() if str(url).startswith("http")]
-    return asyncio.run(_bare(urls, folder))
+    return run_loop(_bare(urls, folder))
 
 
 def measure_case(case: str, entries_file: Path, folder: Path) -> dict[str, Any]:
