@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"some of {', '.join(SECTIONS)}")
     parser.add_argument("--sizes", default="", help="trigger scale N to (re)run, e.g. 5000; other N's rows are kept")
     parser.add_argument("--output", type=Path, default=None, help="results JSON (default results/latest.json)")
+    parser.add_argument("--peers", default="", help="trigger scale: only these pollers, comma-separated names")
     args = parser.parse_args(argv)
     output = args.output or (RESULTS / "smoke" / "smoke.json" if args.smoke else RESULTS / "latest.json")
     sections = [name for name in SECTIONS if name in args.sections.split(",")]
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python3 scripts/dev.py bench " + " ".join(sys.argv[1:] if argv is None else argv)
     results.setdefault("runs", {})
     for name in sections:
-        results[name] = _run_section(name, args.smoke, args.sizes, results.get(name))
+        results[name] = _run_section(name, args.smoke, args.sizes, results.get(name), args.peers)
         results["runs"][name] = {"command": command.strip(), **machine()}
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=1))
@@ -58,11 +59,13 @@ def main(argv: list[str] | None = None) -> None:
     print(write_report(results, output.parent if args.smoke else ROOT / "docs", notes))
 
 
-def _run_section(name: str, smoke: bool, sizes: str, previous: Any) -> Any:
+def _run_section(name: str, smoke: bool, sizes: str, previous: Any, peers: str = "") -> Any:
     if name == "scale":
         settings = _scale_settings(smoke)
         if sizes:
             settings = replace(settings, sizes=tuple(int(n) for n in sizes.split(",")))
+        if peers:
+            settings = replace(settings, peers=tuple(peers.split(",")))
         rows = run_scale(settings, log=lambda r: print(json.dumps(r), flush=True))
         kept = [row for row in previous or [] if row["n"] not in settings.sizes]
         return sorted(kept + rows, key=lambda row: row["n"])
