@@ -201,14 +201,14 @@ def get_batch_callback(batch_id: str) -> ApiCall[list[CallbackDelivery]]:
     return ApiCall("GET", path, _DELIVERIES.validate_json)
 
 
-def _any(body: bytes) -> Any:
+def _json_value(body: bytes) -> Any:
     return json.loads(body)
 
 
 def redeliver_batch_callback(batch_id: str) -> ApiCall[Any]:
     """``POST /v1/batches/{batch_id}/callback-redeliveries`` (the batch must be terminal)."""
     path = f"/v1/batches/{_segment(batch_id, 'batch_id')}/callback-redeliveries"
-    return ApiCall("POST", path, _any, replayable=False)
+    return ApiCall("POST", path, _json_value, replayable=False)
 
 
 def cancel_run(run_id: str, reason: str) -> ApiCall[Any]:
@@ -216,9 +216,9 @@ def cancel_run(run_id: str, reason: str) -> ApiCall[Any]:
     if not 3 <= len(reason) <= 500:
         raise ValueError("reason must be 3 to 500 characters")
     path = f"/v1/admin/runs/{_segment(run_id, 'run_id')}/cancellation"
-    return ApiCall("POST", path, _any, body=json_body({"reason": reason}), headers=_JSON, replayable=True)
+    return ApiCall("POST", path, _json_value, body=json_body({"reason": reason}), headers=_JSON, replayable=True)
 
 
 def health() -> ApiCall[Any]:
     """``GET /v1/health``."""
-    return ApiCall("GET", "/v1/health", _any)
+    return ApiCall("GET", "/v1/health", _json_value)
