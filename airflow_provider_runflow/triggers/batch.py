@@ -14,7 +14,7 @@ from airflow_provider_runflow.batching.tracker import BatchEvent, BatchTracker
 from airflow_provider_runflow.client import AsyncRunflowClient
 from airflow_provider_runflow.client.cancellation import cancel_batches, may_cancel
 from airflow_provider_runflow.hooks.runflow import RunflowHook
-from airflow_provider_runflow.triggers.client_pool import shared_client
+from airflow_provider_runflow.triggers.client_pool import SharedClient
 from airflow_provider_runflow.triggers.kill_check import killed_by_user, run_to_the_end
 
 
@@ -100,11 +100,11 @@ class RunflowBatchTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         tracker = self._tracker()
         try:
-            config = await RunflowHook(self.runflow_conn_id).aclient_config()
+            borrowed = SharedClient(await RunflowHook(self.runflow_conn_id).aclient_config())
         except Exception as err:  # a missing or broken connection must end in an event, not a crash
             yield self._final(tracker.error(f"Connection {self.runflow_conn_id!r}: {err}"))
             return
-        async with shared_client(config) as client:
+        async with borrowed as client:
             # Polling a remote API: there is no local event to wait on instead.
             while (event := await self._poll(client, tracker)) is None:  # noqa: ASYNC110
                 await asyncio.sleep(tracker.pause(time.time(), self.poll_interval))
@@ -148,5 +148,5 @@ class RunflowBatchTrigger(BaseTrigger):
             return
         config = await RunflowHook(self.runflow_conn_id).aclient_config()
         if may_cancel(config.api_key, self.log):
-            async with shared_client(config) as client:
+            async with SharedClient(config) as client:
                 await client.send(cancel_batches(self.batch_ids, self.log))

@@ -12,9 +12,8 @@ it gets a fresh client while the old one drains.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from types import TracebackType
 
 from airflow_provider_runflow.client import AsyncRunflowClient, ClientConfig
 from airflow_provider_runflow.client.aiohttp_transport import async_transport
@@ -23,32 +22,56 @@ from airflow_provider_runflow.client.config import ssl_context
 pooled_transport = async_transport
 """Makes the shared clients' transport: aiohttp's unless a proxy is configured (see docs/benchmarks.md)."""
 
+LeaseKey = tuple[asyncio.AbstractEventLoop, ClientConfig]
 
-@dataclass
+
+@dataclass(slots=True)
 class _Lease:
+    key: LeaseKey
     client: AsyncRunflowClient
     users: int = 0
 
 
-_LEASES: dict[tuple[asyncio.AbstractEventLoop, ClientConfig], _Lease] = {}
+_LEASES: dict[LeaseKey, _Lease] = {}
 
 
-@asynccontextmanager
-async def shared_client(config: ClientConfig) -> AsyncIterator[AsyncRunflowClient]:
-    """Borrow the client for ``config`` on the running loop, creating it on first use."""
-    key = (asyncio.get_running_loop(), config)
-    if key not in _LEASES:
-        await asyncio.to_thread(ssl_context, config.verify)  # reads the CA bundle: not on the loop
-    lease = _LEASES.get(key)
-    if lease is None:  # looked up again: another trigger may have made it while this one waited
-        lease = _LEASES[key] = _Lease(AsyncRunflowClient(config, transport=pooled_transport(config)))
-    lease.users += 1
-    try:
-        yield lease.client
-    finally:
+class SharedClient:
+    """``async with SharedClient(config) as client``: the client for ``config`` on the running loop, made on first use.
+
+    A class with slots rather than an ``asynccontextmanager``: a triggerer holds one per deferred
+    task for the task's whole wait, and a generator-based one costs five objects where this costs
+    one, a heap the garbage collector walks on every full collection. Once entered it keeps the
+    lease, not ``config``: the lease's copy serves every trigger on that connection.
+    """
+
+    __slots__ = ("_config", "_lease")
+
+    def __init__(self, config: ClientConfig) -> None:
+        self._config: ClientConfig | None = config
+        self._lease: _Lease | None = None
+
+    async def __aenter__(self) -> AsyncRunflowClient:
+        if self._config is None:
+            raise RuntimeError("a SharedClient is entered once")
+        key = (asyncio.get_running_loop(), self._config)
+        if key not in _LEASES:
+            await asyncio.to_thread(ssl_context, key[1].verify)  # reads the CA bundle: not on the loop
+        lease = _LEASES.get(key)
+        if lease is None:  # looked up again: another trigger may have made it while this one waited
+            lease = _LEASES[key] = _Lease(key, AsyncRunflowClient(key[1], transport=pooled_transport(key[1])))
+        lease.users += 1
+        self._lease, self._config = lease, None
+        return lease.client
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        lease, self._lease = self._lease, None
+        if lease is None:
+            return
         lease.users -= 1
-        if lease.users == 0 and _LEASES.get(key) is lease:
-            del _LEASES[key]
+        if lease.users == 0 and _LEASES.get(lease.key) is lease:
+            del _LEASES[lease.key]
             await lease.client.aclose()
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from airflow_provider_runflow.client import ClientConfig
 from airflow_provider_runflow.client import config as client_config
-from airflow_provider_runflow.triggers.client_pool import shared_client
+from airflow_provider_runflow.triggers.client_pool import SharedClient, open_clients
 
 
 @pytest.fixture
@@ -32,7 +32,19 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 async def test_the_ssl_context_is_built_once_and_off_the_event_loop(builds: list[int]) -> None:
     loop_thread = threading.get_ident()
     for key in ("rf_live_a", "rf_live_b"):  # two connections: two clients, one context
-        async with shared_client(ClientConfig(api_key=key, verify=certifi.where())):
+        async with SharedClient(ClientConfig(api_key=key, verify=certifi.where())):
             pass
     assert len(builds) == 1
     assert builds[0] != loop_thread
+
+
+async def test_borrowers_of_one_connection_share_a_client_closed_by_the_last() -> None:
+    config = ClientConfig(api_key="rf_live_a", verify=certifi.where())
+    first, second = SharedClient(config), SharedClient(ClientConfig(api_key="rf_live_a", verify=certifi.where()))
+    async with first as one:
+        async with second as two:
+            assert one is two
+        assert open_clients() == 1
+    assert open_clients() == 0
+    with pytest.raises(RuntimeError, match="entered once"):
+        await first.__aenter__()
