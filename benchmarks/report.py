@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,15 +58,19 @@ def _scale_tables(scale: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _hot_path_goals(scale: list[dict[str, Any]]) -> list[str]:
-    """Our trigger against a bare shared httpx client on httpx-aiohttp, at each of ``HOT_PATH_SIZES``."""
+def _hot_path_goals(scale: list[dict[str, Any]], commands: list[str]) -> list[str]:
+    """Our trigger against a bare shared httpx client on httpx-aiohttp, per Python and each of ``HOT_PATH_SIZES``.
+
+    ``commands``: how the rows from other results files than the report's were measured.
+    """
     lines = [
         "\n### Poll hot path goals\n",
-        "| N | CPU per poll ÷ httpx on aiohttp (≤ 1.1x) | polls achieved (≥ 99%) | p99 loop lag (< 25 ms) |",
-        "|---|---|---|---|",
+        "| Python | N | CPU per poll ÷ httpx on aiohttp (≤ 1.1x) | polls achieved (≥ 99%) | p99 loop lag (< 25 ms) |",
+        "|---|---|---|---|---|",
     ]
-    for n in HOT_PATH_SIZES:
-        by_peer = {row["peer"]: row for row in scale if row["n"] == n and "failed" not in row}
+    measured = {(row.get("python", "?"), row["n"]): row for row in scale if row["peer"] == OURS}
+    for python, n in sorted(key for key in measured if key[1] in HOT_PATH_SIZES):
+        by_peer = {r["peer"]: r for r in scale if r["n"] == n and r.get("python", "?") == python and "failed" not in r}
         ours, peer = by_peer.get(OURS), by_peer.get(HTTPX_ON_AIOHTTP)
         if not ours or not peer:
             continue
@@ -74,7 +79,8 @@ def _hot_path_goals(scale: list[dict[str, Any]]) -> list[str]:
         cells = [value + ("" if ok else " ✗") for value, ok in checks]
         lag = ours["lag_p99_ms"]
         cells.append(f"{lag:.0f} ms{'' if lag < 25 else ' ✗'} (httpx on aiohttp: {peer['lag_p99_ms']:.0f} ms)")
-        lines.append(f"| {n:,} | {' | '.join(cells)} |")
+        lines.append(f"| {python} | {n:,} | {' | '.join(cells)} |")
+    lines += [f"\nAlso measured: `{command}`." for command in commands]
     return lines if len(lines) > 3 else []
 
 
@@ -253,8 +259,14 @@ def _header(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_report(results: dict[str, Any], docs: Path = ROOT / "docs", notes: str = "") -> Path:
-    """Write ``docs/benchmarks.md`` and its plots in ``docs/images``."""
+def write_report(
+    results: dict[str, Any], docs: Path = ROOT / "docs", notes: str = "", more: Sequence[dict[str, Any]] = ()
+) -> Path:
+    """Write ``docs/benchmarks.md`` and its plots in ``docs/images``.
+
+    ``more``: other results files (the hot path on another Python, say): their trigger-scale
+    rows join the hot-path goals.
+    """
     images = docs / "images"
     images.mkdir(parents=True, exist_ok=True)
     body = ["# Benchmarks\n", *_header(results)]
@@ -263,7 +275,10 @@ def write_report(results: dict[str, Any], docs: Path = ROOT / "docs", notes: str
         scale_plot(scale, "polls_pct", "% of intended polls", images / "bench-polls.png")
         scale_plot(scale, "lag_p99_ms", "event-loop lag p99 (ms)", images / "bench-lag.png", log=True)
         scale_plot(scale, "rss_kib_per_trigger", "RSS KiB per trigger", images / "bench-rss.png", log=True)
-        body += [f"\n## {SECTIONS['scale']}\n", *_scale_tables(scale), *_goals(scale), *_hot_path_goals(scale)]
+        body += [f"\n## {SECTIONS['scale']}\n", *_scale_tables(scale), *_goals(scale)]
+        more_rows = [row for other in more for row in other.get("scale", [])]
+        commands = [other["runs"]["scale"]["command"] for other in more if "scale" in other.get("runs", {})]
+        body += _hot_path_goals([*scale, *more_rows], commands)
         body += _capacity(scale, results.get("pacing") or [])
         body += ["\n![CPU per poll](images/bench-cpu-per-poll.png)\n![polls](images/bench-polls.png)\n"]
         body += ["![lag](images/bench-lag.png)\n![rss](images/bench-rss.png)\n"]

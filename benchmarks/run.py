@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown := set(filter(None, args.sections.split(","))) - set(SECTIONS):
         parser.error(f"unknown sections {sorted(unknown)}: choose from {', '.join(SECTIONS)}")
     results: dict[str, Any] = json.loads(output.read_text()) if output.exists() else {}
-    command = "python3 scripts/dev.py bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python3 scripts/dev.py bench " + shlex.join(sys.argv[1:] if argv is None else argv)
     results.setdefault("runs", {})
     for name in sections:
         results[name] = _run_section(name, args.smoke, args.sizes, results.get(name), args.peers)
@@ -55,8 +56,21 @@ def main(argv: list[str] | None = None) -> None:
         output.write_text(json.dumps(results, indent=1))
     from benchmarks.report import write_report
 
-    notes = (ROOT / "benchmarks" / "NOTES.md").read_text() if not args.smoke else ""
-    print(write_report(results, output.parent if args.smoke else ROOT / "docs", notes))
+    if args.smoke:
+        print(write_report(results, output.parent))
+    else:
+        print(write_report(*report_inputs()))
+
+
+def report_inputs() -> tuple[dict[str, Any], Path, str, list[dict[str, Any]]]:
+    """What docs/benchmarks.md is written from: ``latest.json``, the notes, and the other results files beside it.
+
+    A run with ``--output`` elsewhere (say, the hot path on another Python) joins the report
+    without replacing the latest figures.
+    """
+    latest = RESULTS / "latest.json"
+    more = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json")) if path != latest]
+    return json.loads(latest.read_text()), ROOT / "docs", (ROOT / "benchmarks" / "NOTES.md").read_text(), more
 
 
 def _run_section(name: str, smoke: bool, sizes: str, previous: Any, peers: str = "") -> Any:
