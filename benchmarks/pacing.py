@@ -5,15 +5,15 @@ clock, exactly as the trigger and the blocking mode do, against a batch whose an
 computed from a model rather than served by the emulator: two hours of emulated time would
 take two hours of wall time or an emulator clock the poll loop cannot see. Each poll takes
 ``latency`` seconds; the delay is the time from the batch's completion to the final event.
-The case ``BLIND_TRADE`` runs adaptive pacing with a larger blind share, to show what the
-default's bound on late sightings costs in polls.
+The case ``SINGLE_ITEM_PACE`` paces batches of 100 items as adaptive pacing paces a batch of
+one, to show what a bound on late sightings costs in polls where progress can be read.
 """
 
 from __future__ import annotations
 
 import random
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from unittest.mock import patch
@@ -24,8 +24,8 @@ from airflow_provider_runflow.batching.tracker import BatchTracker
 from airflow_provider_runflow.client.models import Batch
 
 DURATIONS = (10.0, 120.0, 1800.0, 7200.0)
-BLIND_TRADE = "adaptive, blind share 1.0"
-INTERVALS: tuple[PollInterval | str, ...] = ("adaptive", BLIND_TRADE, 5.0, 30.0)
+SINGLE_ITEM_PACE = "adaptive, paced as one item"
+INTERVALS: tuple[PollInterval | str, ...] = ("adaptive", SINGLE_ITEM_PACE, 5.0, 30.0)
 ITEMS = 100
 OPAQUE_SWEEP = 60
 """Durations, log-spaced over the benchmark's range, swept for the worst case of a batch that shows no progress."""
@@ -34,7 +34,7 @@ SUBMITTED = 1_800_000_000.0
 
 @dataclass(frozen=True)
 class ModelBatch:
-    """A batch of ``ITEMS`` items created at ``SUBMITTED``, the last item ending ``duration`` s later.
+    """A batch of ``items`` items created at ``SUBMITTED``, the last item ending ``duration`` s later.
 
     ``spread``: items run side by side and end uniformly over the last ``spread`` share of the
     duration (1.0: steady progress from the start; 0.0: all end at once, no progress to read).
@@ -43,24 +43,25 @@ class ModelBatch:
     duration: float
     spread: float
     seed: int = 0
+    items: int = ITEMS
 
     def ends(self) -> list[float]:
         rng = random.Random(self.seed)
         start = self.duration * (1 - self.spread)
-        ends = sorted(start + rng.random() * (self.duration - start) for _ in range(ITEMS - 1))
+        ends = sorted(start + rng.random() * (self.duration - start) for _ in range(self.items - 1))
         return [SUBMITTED + t for t in [*ends, self.duration]]
 
     def at(self, now: float, ends: list[float]) -> Batch:
         done = sum(end <= now for end in ends)
-        status = "succeeded" if done == ITEMS else "running"
+        status = "succeeded" if done == self.items else "running"
         created = datetime.fromtimestamp(SUBMITTED, UTC)
-        return Batch(status_code=status, items_total=ITEMS, items_succeeded=done, created_at=created)
+        return Batch(status_code=status, items_total=self.items, items_succeeded=done, created_at=created)
 
 
 def simulate(batch: ModelBatch, interval: PollInterval | str, latency: float = 0.1) -> dict[str, Any]:
     """Poll ``batch`` until the tracker's final event; the polls it took and how late it saw the end."""
-    trade = interval == BLIND_TRADE
-    with patch.object(pacing, "BLIND_SHARE", 1.0) if trade else nullcontext():
+    trade = interval == SINGLE_ITEM_PACE
+    with patch.object(pacing, "BLIND_SHARE", pacing.SINGLE_ITEM_SHARE) if trade else nullcontext():
         return _simulate(batch, "adaptive" if trade else interval, latency)  # type: ignore[arg-type]
 
 
@@ -90,17 +91,19 @@ def _row(model: str, duration: float, interval: PollInterval | str, runs: list[d
     }
 
 
-def _worst_opaque(interval: PollInterval | str, durations: tuple[float, ...]) -> dict[str, Any]:
-    """All items ending at once, over ``OPAQUE_SWEEP`` durations: the row of the one seen latest for its length.
+def _worst_opaque(
+    model: str, batch: ModelBatch, interval: PollInterval | str, durations: tuple[float, ...]
+) -> dict[str, Any]:
+    """``batch`` (no progress to read) over ``OPAQUE_SWEEP`` durations: the row of the one seen latest for its length.
 
     A single duration lands wherever the schedule happens to put a look; the worst over many
     shows the bound a user can rely on. Polls: median and maximum over the sweep."""
     low, high = durations[0], durations[-1]
     sweep = [low * (high / low) ** (k / (OPAQUE_SWEEP - 1)) for k in range(OPAQUE_SWEEP)]
-    runs = {duration: simulate(ModelBatch(duration, 0.0), interval) for duration in sweep}
+    runs = {duration: simulate(replace(batch, duration=duration), interval) for duration in sweep}
     duration = max(runs, key=lambda d: runs[d]["delay_s"] / max(2.0, 0.05 * d))
     polls = sorted(r["polls"] for r in runs.values())
-    row = _row(f"all at once, worst of {OPAQUE_SWEEP} durations", round(duration), interval, [runs[duration]])
+    row = _row(f"{model}, worst of {OPAQUE_SWEEP} durations", round(duration), interval, [runs[duration]])
     return {**row, "polls_median": polls[len(polls) // 2], "polls_max": polls[-1]}
 
 
@@ -112,7 +115,13 @@ def run_pacing(durations: tuple[float, ...] = DURATIONS) -> list[dict[str, Any]]
         for duration in durations
         for interval in INTERVALS
     ]
-    return rows + [_worst_opaque(interval, durations) for interval in INTERVALS]
+    opaque = (("one item", ModelBatch(0.0, 0.0, items=1)), ("all at once", ModelBatch(0.0, 0.0)))
+    return rows + [
+        _worst_opaque(model, batch, interval, durations)
+        for model, batch in opaque
+        for interval in INTERVALS
+        if not (interval == SINGLE_ITEM_PACE and batch.items == 1)
+    ]
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """How long to wait before the next poll: a fixed interval, or paced by each batch's observed progress.
 
 Adaptive pacing (the default) looks soon after submission. While no item has ended, the wait
-is half the batch's age, so the gaps grow with the batch. Once items end, polls are spaced by
-the estimated time to completion (ETA, from items done per second): half the ETA each time, so
-the estimate is corrected as the end nears and the last look lands close to completion.
-A batch whose items all end at the same moment shows no progress to pace by: its end is seen
-up to half its run time late; docs/benchmarks.md ("Adaptive polling") measures these constants
-and why no schedule of a few dozen looks does much better there.
+is the batch's age (half of it for a batch of one item), so the gaps grow with the batch. Once
+items end, polls are spaced by the estimated time to completion (ETA, from items done per
+second): half the ETA each time, so the estimate is corrected as the end nears and the last
+look lands close to completion. A batch that shows no progress to pace by is seen late: one
+item, up to half its run time; several items ending at the same moment, up to all of it;
+docs/benchmarks.md ("Adaptive polling") measures these constants and why no schedule of a few
+dozen looks does much better there.
 Pure code: the trigger, the operator's blocking mode and the sensor only sleep what it says.
 """
 
@@ -36,10 +37,14 @@ are noisy."""
 ONSET_SHARE = 0.5
 """Adaptive: the longest wait right after progress is first seen, as a share of the last blind wait: progress
 began at some unknown moment of it, so the first rate is a floor and a quick second look measures it."""
-BLIND_SHARE = 0.5
-"""Adaptive: with no progress seen yet, the share of the batch's age waited before looking again. It bounds how
-late the end of a batch that shows no progress is seen (half its run time, at most ``MAX_WAIT``); a larger share
-saves a few polls on long batches whose items end late (docs/benchmarks.md weighs the two)."""
+BLIND_SHARE = 1.0
+"""Adaptive: with no progress seen yet, the share of the batch's age waited before looking again. A batch of
+several items usually shows progress before its end, which the looks then pace by; growing the gaps this fast
+keeps a two-hour batch whose items end only in its second half within 20 polls."""
+SINGLE_ITEM_SHARE = 0.5
+"""Adaptive: the same share for a batch of one item (or of an unknown count), which can show no progress: its
+end is seen at most half its run time late (and at most ``MAX_WAIT``), for a few more polls than the default
+share would cost (docs/benchmarks.md weighs the two)."""
 
 
 def check_poll_interval(value: object) -> PollInterval:
@@ -80,5 +85,5 @@ def adaptive_wait(created: float, before: Sample, last: Sample, now: Sample, tot
         longest = (ONSET_SHARE if before == last else PROGRESS_SHARE) * (now.at - before.at)
         wait = min(max(ETA_SHARE * eta, LATE_SHARE * age), longest)
     else:
-        wait = BLIND_SHARE * age
+        wait = (BLIND_SHARE if total and total > 1 else SINGLE_ITEM_SHARE) * age
     return min(MAX_WAIT, max(MIN_WAIT, wait))

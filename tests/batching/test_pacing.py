@@ -33,9 +33,11 @@ def waits(looks: list[tuple[float, Batch]], interval: float | str = "adaptive") 
     [
         # just submitted, nothing done: look again soon (the 1.5 s floor)
         ([(0.5, seen(0))], [1.5]),
-        # no progress yet: half the batch's age, up to the 1,800 s ceiling
-        ([(100.0, seen(0))], [50.0]),
+        # no progress yet: the batch's age, up to the 1,800 s ceiling
+        ([(100.0, seen(0))], [100.0]),
         ([(10_000.0, seen(0))], [1800.0]),
+        # a batch of one item can show no progress: half its age, so its end is seen at most half its run time late
+        ([(100.0, seen(0, total=1))], [50.0]),
         # progress from the start, 10 of 100 items in 100 s: half the 900 s ETA, but progress was first seen at this
         # look (it began at some moment since creation), so no longer than half the time since creation
         ([(100.0, seen(10))], [50.0]),
@@ -49,11 +51,11 @@ def waits(looks: list[tuple[float, Batch]], interval: float | str = "adaptive") 
         ([(90.0, seen(86)), (96.0, seen(96))], [7.33, 3.84]),
         # items start ending late: the rate counts from the last look that saw none, not from creation —
         # 50 items in the 100 s since then → ETA 100 s, half of it; then 45 left at 0.5 items/s
-        ([(1000.0, seen(0)), (1100.0, seen(50)), (1110.0, seen(55))], [500.0, 50.0, 45.0]),
+        ([(1000.0, seen(0)), (1100.0, seen(50)), (1110.0, seen(55))], [1000.0, 50.0, 45.0]),
         # one item done is noise: still paced by the batch's age
-        ([(100.0, seen(1))], [50.0]),
+        ([(100.0, seen(1))], [100.0]),
         # no created_at: the first look is the origin
-        ([(50.0, seen(0, created=None)), (60.0, seen(0, created=None))], [1.5, 5.0]),
+        ([(50.0, seen(0, created=None)), (60.0, seen(0, created=None))], [1.5, 10.0]),
     ],
 )
 def test_adaptive_wait(looks: list[tuple[float, Batch]], expected: list[float]) -> None:
@@ -74,7 +76,7 @@ def test_the_batch_due_soonest_sets_the_pace() -> None:
     tracker = BatchTracker(["slow", "fast"], deadline=CREATED + 100_000)
     tracker.observe("slow", seen(0))
     tracker.observe("fast", seen(0))
-    assert tracker.pause(CREATED + 90, "adaptive") == 45.0
+    assert tracker.pause(CREATED + 90, "adaptive") == 90.0
     tracker.observe("slow", seen(0))
     tracker.observe("fast", seen(96))  # progress first seen: a quick second look, half the 6 s since the last
     assert tracker.pause(CREATED + 96, "adaptive") == 3.0
