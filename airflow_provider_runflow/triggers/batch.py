@@ -70,6 +70,9 @@ class RunflowBatchTrigger(BaseTrigger):
         self.submitted_at = submitted_at
         self.rounds = rounds
         self._tracker()  # refuses an expected_items that does not match batch_ids, now
+        # One logger for the class: Airflow's per-instance one costs ~9 objects per deferred task, and a
+        # triggerer files each line under its trigger by the log context it binds per trigger, not by logger.
+        self._log = type(self).logger()
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
