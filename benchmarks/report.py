@@ -80,7 +80,7 @@ def _hot_path_goals(scale: list[dict[str, Any]], commands: list[str]) -> list[st
         lag = ours["lag_p99_ms"]
         cells.append(f"{lag:.0f} ms{'' if lag < 25 else ' ✗'} (httpx on aiohttp: {peer['lag_p99_ms']:.0f} ms)")
         lines.append(f"| {python} | {n:,} | {' | '.join(cells)} |")
-    lines += [f"\nAlso measured: `{command}`." for command in commands]
+    lines += [f"\nRows from another run ({command})." for command in commands]
     return lines if len(lines) > 3 else []
 
 
@@ -277,7 +277,8 @@ def write_report(
         scale_plot(scale, "rss_kib_per_trigger", "RSS KiB per trigger", images / "bench-rss.png", log=True)
         body += [f"\n## {SECTIONS['scale']}\n", *_scale_tables(scale), *_goals(scale)]
         more_rows = [row for other in more for row in other.get("scale", [])]
-        commands = [other["runs"]["scale"]["command"] for other in more if "scale" in other.get("runs", {})]
+        runs = [other["runs"]["scale"] for other in more if "scale" in other.get("runs", {})]
+        commands = [f"{run['date']}, Python {run['python']}: `{run['command']}`" for run in runs]
         body += _hot_path_goals([*scale, *more_rows], commands)
         body += _capacity(scale, results.get("pacing") or [])
         body += ["\n![CPU per poll](images/bench-cpu-per-poll.png)\n![polls](images/bench-polls.png)\n"]
