@@ -45,10 +45,10 @@ class SharedClient:
     """
 
     __slots__ = ("_config", "_lease")
+    _lease: _Lease
 
     def __init__(self, config: ClientConfig) -> None:
         self._config: ClientConfig | None = config
-        self._lease: _Lease | None = None
 
     async def __aenter__(self) -> AsyncRunflowClient:
         if self._config is None:
@@ -66,9 +66,7 @@ class SharedClient:
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        lease, self._lease = self._lease, None
-        if lease is None:
-            return
+        lease = self._lease
         lease.users -= 1
         if lease.users == 0 and _LEASES.get(lease.key) is lease:
             del _LEASES[lease.key]

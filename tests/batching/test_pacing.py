@@ -13,7 +13,7 @@ from airflow_provider_runflow.client import Batch
 CREATED = 1_000.0
 
 
-def seen(done: int, *, total: int = 100, created: float | None = CREATED) -> Batch:
+def seen(done: int, *, total: int | None = 100, created: float | None = CREATED) -> Batch:
     stamp = None if created is None else datetime.fromtimestamp(created, UTC)
     return Batch(status_code="running", items_total=total, items_succeeded=done, created_at=stamp)
 
@@ -38,6 +38,7 @@ def waits(looks: list[tuple[float, Batch]], interval: float | str = "adaptive") 
         ([(10_000.0, seen(0))], [1800.0]),
         # a batch of one item can show no progress: half its age, so its end is seen at most half its run time late
         ([(100.0, seen(0, total=1))], [50.0]),
+        ([(100.0, seen(0, total=None))], [50.0]),  # nor can one of an unknown count be counted on to show any
         # progress from the start, 10 of 100 items in 100 s: half the 900 s ETA, but progress was first seen at this
         # look (it began at some moment since creation), so no longer than half the time since creation
         ([(100.0, seen(10))], [50.0]),
