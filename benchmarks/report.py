@@ -58,18 +58,18 @@ def _scale_tables(scale: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _hot_path_goals(scale: list[dict[str, Any]], commands: list[str]) -> list[str]:
+def _hot_path_goals(scale: list[dict[str, Any]], more: Sequence[dict[str, Any]]) -> list[str]:
     """Our trigger against a bare shared httpx client on httpx-aiohttp, per Python and each of ``HOT_PATH_SIZES``.
 
-    ``commands``: how the rows from other results files than the report's were measured.
+    ``more``: other results files, whose rows join ``scale``'s, each named with how it was measured.
     """
+    scale = [*scale, *(row for other in more for row in other.get("scale", []))]
     lines = [
         "\n### Poll hot path goals\n",
         "| Python | N | CPU per poll ÷ httpx on aiohttp (≤ 1.1x) | polls achieved (≥ 99%) | p99 loop lag (< 25 ms) |",
         "|---|---|---|---|---|",
     ]
-    measured = {(row.get("python", "?"), row["n"]): row for row in scale if row["peer"] == OURS}
-    for python, n in sorted(key for key in measured if key[1] in HOT_PATH_SIZES):
+    for python, n in sorted({(row.get("python", "?"), row["n"]) for row in scale if row["n"] in HOT_PATH_SIZES}):
         by_peer = {r["peer"]: r for r in scale if r["n"] == n and r.get("python", "?") == python and "failed" not in r}
         ours, peer = by_peer.get(OURS), by_peer.get(HTTPX_ON_AIOHTTP)
         if not ours or not peer:
@@ -80,7 +80,8 @@ def _hot_path_goals(scale: list[dict[str, Any]], commands: list[str]) -> list[st
         lag = ours["lag_p99_ms"]
         cells.append(f"{lag:.0f} ms{'' if lag < 25 else ' ✗'} (httpx on aiohttp: {peer['lag_p99_ms']:.0f} ms)")
         lines.append(f"| {python} | {n:,} | {' | '.join(cells)} |")
-    lines += [f"\nRows from another run ({command})." for command in commands]
+    runs = [other["runs"]["scale"] for other in more if "scale" in other.get("runs", {})]
+    lines += [f"\nRows from another run ({r['date']}, Python {r['python']}: `{r['command']}`)." for r in runs]
     return lines if len(lines) > 3 else []
 
 
@@ -275,11 +276,7 @@ def write_report(
         scale_plot(scale, "polls_pct", "% of intended polls", images / "bench-polls.png")
         scale_plot(scale, "lag_p99_ms", "event-loop lag p99 (ms)", images / "bench-lag.png", log=True)
         scale_plot(scale, "rss_kib_per_trigger", "RSS KiB per trigger", images / "bench-rss.png", log=True)
-        body += [f"\n## {SECTIONS['scale']}\n", *_scale_tables(scale), *_goals(scale)]
-        more_rows = [row for other in more for row in other.get("scale", [])]
-        runs = [other["runs"]["scale"] for other in more if "scale" in other.get("runs", {})]
-        commands = [f"{run['date']}, Python {run['python']}: `{run['command']}`" for run in runs]
-        body += _hot_path_goals([*scale, *more_rows], commands)
+        body += [f"\n## {SECTIONS['scale']}\n", *_scale_tables(scale), *_goals(scale), *_hot_path_goals(scale, more)]
         body += _capacity(scale, results.get("pacing") or [])
         body += ["\n![CPU per poll](images/bench-cpu-per-poll.png)\n![polls](images/bench-polls.png)\n"]
         body += ["![lag](images/bench-lag.png)\n![rss](images/bench-rss.png)\n"]
