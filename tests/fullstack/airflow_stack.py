@@ -127,6 +127,7 @@ class AirflowStack:
     triggerers: int = 1
     schedulers: int = 1
     config: dict[str, str] = field(default_factory=dict)
+    arguments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     database: PostgresServer | None = None
 
     @property
@@ -192,9 +193,9 @@ class AirflowStack:
     def launch(self, name: str, *args: str) -> Component:
         """Start ``airflow <kind>`` for component ``name`` (``triggerer2`` is a ``triggerer``) in its own session.
 
-        A restarted component gets a fresh log file.
+        A restarted component gets a fresh log file, and always its ``arguments`` entry after ``args``.
         """
-        return self._spawn(name, [str(BIN / "airflow"), component_kind(name), *args])
+        return self._spawn(name, [str(BIN / "airflow"), component_kind(name), *args, *self.arguments.get(name, ())])
 
     def _spawn(self, name: str, command: list[str]) -> Component:
         previous = self.components.get(name)

@@ -10,7 +10,7 @@ import pytest
 from airflow_stack import AirflowStack, running_stack
 from browser_support import CHROMIUM, LAUNCH_ARGS
 from fullstack_support import WatchedRun, watch_run
-from ha_support import HA_CONFIG
+from ha_support import HA_ARGUMENTS, HA_CONFIG
 
 
 @pytest.fixture(scope="session")
@@ -46,4 +46,6 @@ def ha_stack() -> Iterator[AirflowStack]:
     ``RUNFLOW_KEEP_STACK=1`` keeps its temp dir (every log) after the session, to read after a failure.
     """
     keep = os.environ.get("RUNFLOW_KEEP_STACK") == "1"
-    yield from running_stack(postgres=True, schedulers=2, triggerers=2, config=HA_CONFIG, keep_root=keep)
+    yield from running_stack(
+        postgres=True, schedulers=2, triggerers=2, config=HA_CONFIG, arguments=HA_ARGUMENTS, keep_root=keep
+    )

@@ -22,6 +22,10 @@ HA_CONFIG = {
     "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "256",
     "AIRFLOW__SCHEDULER__MAX_TIS_PER_QUERY": "64",
 }
+# Airflow hands each new trigger to whichever triggerer looks first, and a busy one looks more often, so one can
+# take nearly all of them. The first triggerer's capacity bounds its share: the second is sure to hold the rest.
+FIRST_TRIGGERER_CAPACITY = 20
+HA_ARGUMENTS = {"triggerer": ("--capacity", str(FIRST_TRIGGERER_CAPACITY))}
 
 
 def revive_triggerers(stack: AirflowStack) -> None:
@@ -127,6 +131,7 @@ class HandoverWatch:
     moved_fired: float = 0.0
     all_fired: float = 0.0
     ever_deferred: set[int] = field(default_factory=set)
+    most_held: Counter[int] = field(default_factory=Counter)
 
     def run(self, silence: str, when_each_holds: int, kill: Any) -> None:
         """Until every task deferred and none still is; ``kill(silence)`` once both triggerers hold enough."""
@@ -136,6 +141,7 @@ class HandoverWatch:
             held = triggers_by_job(self.stack, HA_DAG_ID, self.run_id)
             waiting = deferred(self.stack, HA_DAG_ID, self.run_id)
             self.ever_deferred |= waiting
+            self.most_held |= Counter({job: len(tis) for job, tis in held.items()})
             if not self.at and len(held) == 2 and min(map(len, held.values())) >= when_each_holds:
                 self.silent_job = self.stack.components[silence].job_id or 0
                 self.spread, self.moved = {job: len(tis) for job, tis in held.items()}, held[self.silent_job]
@@ -144,7 +150,10 @@ class HandoverWatch:
             elif self.at:
                 self._after_kill(now, held, waiting)
             elif len(self.ever_deferred) == self.count and not waiting:
-                raise AssertionError(f"all tasks ran before both triggerers held {when_each_holds} triggers")
+                raise AssertionError(
+                    f"all tasks ran before both triggerers held {when_each_holds} triggers;"
+                    f" most held at once, by triggerer job: {dict(self.most_held)}"
+                )
             if now - started > 600:
                 raise AssertionError(f"not done after 600 s; deferred: {sorted(waiting)[:20]}\n{self.stack.report()}")
             time.sleep(0.5)

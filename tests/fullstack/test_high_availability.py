@@ -11,6 +11,7 @@ import pytest
 from airflow_stack import AirflowStack
 from ha_support import (
     CANCEL_DAG_ID,
+    FIRST_TRIGGERER_CAPACITY,
     HA_CONFIG,
     HA_DAG_ID,
     HandoverWatch,
@@ -32,8 +33,19 @@ THRESHOLD = float(HA_CONFIG["AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOL
 def test_a_killed_triggerer_hands_its_triggers_over_without_new_batches(ha_stack: AirflowStack) -> None:
     created_before = ha_stack.emulator_counters()["batches_created"]
     started = time.time()
-    # Items run 40 s: on 2 cores tasks defer at a few per second, so both triggerers soon hold dozens.
-    run_id = ha_stack.trigger_dag(HA_DAG_ID, {"count": TASKS, "run_seconds": 40})
+    # The second triggerer waits until the first holds its capacity's worth, then takes every later trigger.
+    first_job = ha_stack.components["triggerer"].job_id
+    ha_stack.pause("triggerer2")
+    try:
+        # Items run 40 s: on 2 cores tasks defer at about one per second, so dozens are deferred at once.
+        run_id = ha_stack.trigger_dag(HA_DAG_ID, {"count": TASKS, "run_seconds": 40})
+        ha_stack.wait_for(
+            lambda: len(triggers_by_job(ha_stack, HA_DAG_ID, run_id).get(first_job, ())) >= FIRST_TRIGGERER_CAPACITY,
+            180,
+            "the first triggerer to fill its capacity",
+        )
+    finally:
+        ha_stack.pause("triggerer2", paused=False)
     watch = HandoverWatch(ha_stack, run_id, TASKS)
 
     watch.run(silence="triggerer", when_each_holds=15, kill=ha_stack.kill)
