@@ -63,15 +63,17 @@ def _hot_path_goals(scale: list[dict[str, Any]], more: Sequence[dict[str, Any]])
 
     ``more``: other results files, whose rows join ``scale``'s, each named with how it was measured.
     """
-    scale = [*scale, *(row for other in more for row in other.get("scale", []))]
+    rows = [*scale, *(row for other in more for row in other.get("scale", []))]
+    measured = {
+        (r.get("python", "?"), r["n"], r["peer"]): r for r in rows if r["n"] in HOT_PATH_SIZES and "failed" not in r
+    }
     lines = [
         "\n### Poll hot path goals\n",
         "| Python | N | CPU per poll ÷ httpx on aiohttp (≤ 1.1x) | polls achieved (≥ 99%) | p99 loop lag (< 25 ms) |",
         "|---|---|---|---|---|",
     ]
-    for python, n in sorted({(row.get("python", "?"), row["n"]) for row in scale if row["n"] in HOT_PATH_SIZES}):
-        by_peer = {r["peer"]: r for r in scale if r["n"] == n and r.get("python", "?") == python and "failed" not in r}
-        ours, peer = by_peer.get(OURS), by_peer.get(HTTPX_ON_AIOHTTP)
+    for python, n in sorted({(python, n) for python, n, _ in measured}):
+        ours, peer = measured.get((python, n, OURS)), measured.get((python, n, HTTPX_ON_AIOHTTP))
         if not ours or not peer:
             continue
         ratio = ours["cpu_ms_per_poll"] / peer["cpu_ms_per_poll"]
