@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Mapping
@@ -133,11 +134,18 @@ class RunflowHook(BaseHook):
         with self.get_conn() as client:
             return client.send(calls.redeliver_batch_callback(batch_id))
 
-    def wait(self, tracker: BatchTracker, poll_interval: PollInterval) -> BatchEvent:
-        """Poll until the wait is over, from a worker: the blocking twin of the trigger, same tracker."""
+    def wait(self, tracker: BatchTracker, poll_interval: PollInterval, until: float = math.inf) -> BatchEvent | None:
+        """Poll until the wait is over, from a worker: the blocking twin of the trigger, same tracker.
+
+        ``until`` (epoch seconds) ends it early, with None, when the next poll would come later:
+        a deferrable task looks on the worker first and hands what is left to the triggerer.
+        """
         with self.get_conn() as client:
             while (event := self.poll(client, tracker)) is None:
-                time.sleep(tracker.pause(time.time(), poll_interval))
+                pause = tracker.pause(time.time(), poll_interval)
+                if time.time() + pause > until:
+                    return None
+                time.sleep(pause)
         return event
 
     def poll(self, client: RunflowClient, tracker: BatchTracker) -> BatchEvent | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -41,6 +42,7 @@ from airflow_provider_runflow.media.persist import check_media, open_copier, per
 from airflow_provider_runflow.operators.asset_events import ResultsPlace, asset_extra, fill_outlet_events
 from airflow_provider_runflow.operators.collection import batch_entries, rerun_entries, write_jsonl
 from airflow_provider_runflow.operators.submission import create_batches, record_batches, recorded_batches
+from airflow_provider_runflow.settings import min_deferral_seconds, worker_wait_seconds
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
 
 if TYPE_CHECKING:
@@ -166,7 +168,8 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
         return self._wait(context, [submitted], submitted_at)
 
     def _wait(self, context: Context, rounds: list[Round], submitted_at: float) -> Any:
-        """Wait for the last round's batches, on the triggerer or here; ``submitted_at`` fixes the deadline."""
+        """Wait for the last round's batches, here, then (deferrable) on the triggerer; ``submitted_at`` fixes the
+        deadline. A deferrable task first waits ``[runflow] worker_wait_seconds`` here: short batches never defer."""
         tracker_args: dict[str, Any] = {
             "batch_ids": rounds[-1].batch_ids,
             "deadline": submitted_at + self.timeout,
@@ -174,7 +177,9 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
             "submitted_at": submitted_at,
         }
         carried = [r.to_json() for r in rounds] if self.reruns_failed_items else None
-        if self.deferrable:
+        until = time.time() + worker_wait_seconds() if self.deferrable else math.inf
+        event = self.hook.wait(BatchTracker(**tracker_args), self.poll_interval, until)
+        if event is None:
             self.defer(
                 trigger=RunflowBatchTrigger(
                     **tracker_args,
@@ -182,12 +187,12 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
                     poll_interval=self.poll_interval,
                     cancel_on_kill=self.cancel_on_kill,
                     rounds=carried,
+                    resume_after=time.time() + min_deferral_seconds(),
                 ),
                 method_name="execute_complete",
                 timeout=timedelta(seconds=submitted_at + self.timeout - time.time() + DEFER_GRACE),
             )
-        event: dict[str, Any] = dict(self.hook.wait(BatchTracker(**tracker_args), self.poll_interval))
-        return self.execute_complete(context, event if carried is None else {**event, "rounds": carried})
+        return self.execute_complete(context, dict(event) if carried is None else {**event, "rounds": carried})
 
     def execute_complete(self, context: Context, event: dict[str, Any], **_: Any) -> Any:
         """Start the next round of re-runs if failed items are left, else finish as the one handler does."""

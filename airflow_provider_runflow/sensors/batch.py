@@ -16,6 +16,7 @@ from airflow_provider_runflow.batching.results import Tally
 from airflow_provider_runflow.batching.tracker import BatchState, BatchTracker
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.links.batch import RunflowBatchLink
+from airflow_provider_runflow.settings import min_deferral_seconds, worker_wait_seconds
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
 
 if TYPE_CHECKING:
@@ -77,19 +78,28 @@ class RunflowBatchSensor(BatchWaiterMixin, BaseSensorOperator):
         return ids
 
     def execute(self, context: Context) -> Any:
+        """Deferrable: wait ``[runflow] worker_wait_seconds`` here first (batches made elsewhere are often done),
+        then on the triggerer; otherwise poke as Airflow's sensors do."""
         if not self.deferrable:
             return super().execute(context)
-        self.defer(
-            trigger=RunflowBatchTrigger(
-                batch_ids=self._ids(),
-                deadline=time.time() + float(self.timeout),
-                runflow_conn_id=self.runflow_conn_id,
-                poll_interval=self.poll_interval,
-                submitted_at=_started(context),
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout) + DEFER_GRACE),
-        )
+        tracker_args: dict[str, Any] = {
+            "batch_ids": self._ids(),
+            "deadline": time.time() + float(self.timeout),
+            "submitted_at": _started(context),
+        }
+        event = self.hook.wait(BatchTracker(**tracker_args), self.poll_interval, time.time() + worker_wait_seconds())
+        if event is None:
+            self.defer(
+                trigger=RunflowBatchTrigger(
+                    **tracker_args,
+                    runflow_conn_id=self.runflow_conn_id,
+                    poll_interval=self.poll_interval,
+                    resume_after=time.time() + min_deferral_seconds(),
+                ),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=float(self.timeout) + DEFER_GRACE),
+            )
+        return self.execute_complete(context, dict(event))
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         tracker = BatchTracker(self._ids(), deadline=float("inf"), submitted_at=_started(context))

@@ -38,6 +38,7 @@ class RunflowBatchTrigger(BaseTrigger):
     :param submitted_at: when the batches were submitted (epoch seconds), handed back in the event.
     :param rounds: the operator's retry rounds so far (``batching.rounds.Round`` as JSON), handed back
         in the event as ``rounds``: ``dag.test()`` resumes a task with the event alone.
+    :param resume_after: epoch seconds before which a triggerer does not send the event (see :meth:`run`).
     """
 
     def __init__(
@@ -53,6 +54,7 @@ class RunflowBatchTrigger(BaseTrigger):
         expected_items: list[int] | None = None,
         submitted_at: float | None = None,
         rounds: list[dict[str, Any]] | None = None,
+        resume_after: float | None = None,
     ) -> None:
         super().__init__()
         if not batch_ids:
@@ -69,6 +71,7 @@ class RunflowBatchTrigger(BaseTrigger):
         self.expected_items = expected_items
         self.submitted_at = submitted_at
         self.rounds = rounds
+        self.resume_after = resume_after
         self._tracker()  # refuses an expected_items that does not match batch_ids, now
         # One logger for the class: Airflow's per-instance one costs ~9 objects per deferred task, and a
         # triggerer files each line under its trigger by the log context it binds per trigger, not by logger.
@@ -88,6 +91,7 @@ class RunflowBatchTrigger(BaseTrigger):
                 "expected_items": self.expected_items,
                 "submitted_at": self.submitted_at,
                 "rounds": self.rounds,
+                "resume_after": self.resume_after,
             },
         )
 
@@ -101,17 +105,28 @@ class RunflowBatchTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until the wait is over; in a triggerer, send the event no sooner than ``resume_after``.
+
+        Airflow fails some tasks resumed within seconds of deferring: the worker's "success" for the
+        deferring try, processed after the resumed try was queued, reads as a task killed externally
+        (apache/airflow#66374, #71580, #72716). ``dag.test()`` runs no scheduler, so no hold there.
+        """
+        event = await self._wait()
+        if self.resume_after is not None and getattr(self, "task_instance", None) is not None:
+            await asyncio.sleep(max(0.0, self.resume_after - time.time()))
+        yield self._final(event)
+
+    async def _wait(self) -> BatchEvent:
         tracker = self._tracker()
         try:
             borrowed = SharedClient(await RunflowHook(self.runflow_conn_id).aclient_config())
         except Exception as err:  # a missing or broken connection must end in an event, not a crash
-            yield self._final(tracker.error(f"Connection {self.runflow_conn_id!r}: {err}"))
-            return
+            return tracker.error(f"Connection {self.runflow_conn_id!r}: {err}")
         async with borrowed as client:
             # Polling a remote API: there is no local event to wait on instead.
             while (event := await self._poll(client, tracker)) is None:  # noqa: ASYNC110
                 await asyncio.sleep(tracker.pause(time.time(), self.poll_interval))
-        yield self._final(event)
+        return event
 
     def _final(self, event: BatchEvent) -> TriggerEvent:
         """The one event, carrying the rounds when there are any."""

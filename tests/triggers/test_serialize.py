@@ -20,6 +20,7 @@ KWARGS = {
         {"number": 0, "batch_ids": ["b-0"], "expected_items": [9], "indices": None, "batches": [{"batch_id": "b-0"}]},
         {"number": 1, "batch_ids": ["b-1", "b-2"], "expected_items": [100, 7], "indices": list(range(107))},
     ],
+    "resume_after": 1_899_990_010.25,
 }
 
 
