@@ -152,10 +152,10 @@ class RunflowHook(BaseHook):
         """One round: every pending batch polled once, progress logged; the final event once the wait is over."""
         for batch_id in tracker.pending():
             client.send(tracker.poll(batch_id))
-        now = time.time()
-        if line := tracker.progress(now):
+        line, event = tracker.round_over(time.time())
+        if line:
             self.log.info(line)
-        return tracker.outcome(now)
+        return event
 
     @cached_property
     def dashboard_url(self) -> str | None:

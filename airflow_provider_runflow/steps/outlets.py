@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import Asset, AssetAlias
 
+from airflow_provider_runflow.batching.results import COUNTS
+
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
-
-COUNTS = ("total", "succeeded", "failed", "cancelled", "other")
 
 
 @dataclass(frozen=True)
