@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
@@ -26,6 +27,7 @@ from airflow_provider_runflow.client import (
     RunflowNotFoundError,
     calls,
 )
+from airflow_provider_runflow.client.config import normalize_base_url
 
 
 def _extra(extra: Mapping[str, Any], name: str) -> Any:
@@ -40,14 +42,13 @@ def base_url_of(host: str | None, port: int | None, schema: str | None) -> str |
     The URI form cannot carry a scheme in the host, so ``runflow://:KEY@127.0.0.1:8000/http``
     (``schema`` = ``http``) means ``http://127.0.0.1:8000``; a bare host means https.
     """
-    if not host:
+    if not host or not host.strip():
         return None
-    host = host.strip().rstrip("/")
-    if "://" not in host:
-        host = f"{(schema or 'https').strip().lower()}://{host}"
-    if port and host.count(":") < 2:
-        host = f"{host}:{port}"
-    return host
+    host = host.strip()
+    parts = urlsplit(normalize_base_url(host if "://" in host or not schema else f"{schema.strip().lower()}://{host}"))
+    if port and parts.port is None:
+        parts = parts._replace(netloc=f"{parts.netloc}:{port}")
+    return urlunsplit(parts)
 
 
 def callback_secrets_of(extra: Mapping[str, Any]) -> tuple[str, ...]:
