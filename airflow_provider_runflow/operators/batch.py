@@ -236,7 +236,8 @@ class RunflowBatchOperator(BaseOperator):
         collected = Collected(value, tally, media)
         value, summary = finish(context, states, collected, self.policy, run.submitted_at, self.log)
         if self.outlets:
-            place = ResultsPlace(self.output_path, self.media_path)
+            folder = None if copier is None else copier.folder.uri
+            place = ResultsPlace(self.output_path, self.media_path, folder)
             extra = asset_extra(summary, self.model, place)
             fill_outlet_events(list(self.outlets), context, extra, self._model_asset)
         return value

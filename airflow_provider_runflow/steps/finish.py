@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import Context
 
+from airflow_provider_runflow.batching.failures import describe_failures
 from airflow_provider_runflow.batching.outcome import items_failed_error, summarize
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
@@ -42,10 +43,19 @@ def finish(
     summary = summarize(collected.tally, states, time.time() - started_at if started_at else 0.0)
     context["ti"].xcom_push(key="summary", value=summary)
     log.info("Runflow summary: %s", summary)
-    if violation := policy.violation(collected.tally.not_succeeded, collected.tally.total):
-        error = items_failed_error(violation, collected.tally)
+    tally = collected.tally
+    if violation := policy.violation(tally.not_succeeded, tally.total):
+        error = items_failed_error(violation, tally)
         log.error("%s", error)
         raise error
+    if tally.not_succeeded:
+        named = describe_failures(tally.failed, tally.not_succeeded)
+        log.warning(
+            "%d of %d items did not succeed (the failure policy allows it):\n%s",
+            tally.not_succeeded,
+            tally.total,
+            named,
+        )
     if collected.after_policy is not None:
         raise collected.after_policy
     return (summary if collected.value is None else collected.value), summary

@@ -20,10 +20,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ResultsPlace:
-    """Where a run's results are: ``output_path`` (JSON Lines) or XCom, and ``media_path`` for stored media."""
+    """Where a run's results are: ``output_path`` (JSON Lines) or XCom; ``media_path`` and, under it, the
+    task instance's own ``media_folder`` for stored media."""
 
     output_path: str | None
     media_path: str | None
+    media_folder: str | None = None
 
 
 def asset_extra(summary: dict[str, Any], model: str, place: ResultsPlace) -> dict[str, Any]:
@@ -37,6 +39,7 @@ def asset_extra(summary: dict[str, Any], model: str, place: ResultsPlace) -> dic
         "results": "output_path" if place.output_path else "xcom",
         "output_path": place.output_path,
         "media_path": place.media_path,
+        "media_folder": place.media_folder,
     }
 
 
