@@ -10,13 +10,14 @@ from airflow.sdk import DAG
 
 
 def scenario(dag_id: str) -> DAG:
-    """A DAG of ``tests/dags/runflow_scenarios.py``, ``runflow_retries.py`` (or ``example_dags``) by id."""
+    """A DAG by id: of ``tests/dags/runflow_{scenarios,retries,taskflow}.py``, or of ``example_dags``."""
     if dag_id.startswith("example_"):
         module = importlib.import_module(dag_id)
         return next(v for v in vars(module).values() if isinstance(v, DAG) and v.dag_id == dag_id)
     dags: dict[str, DAG] = {
         **importlib.import_module("runflow_scenarios").DAGS,
         **importlib.import_module("runflow_retries").DAGS,
+        **importlib.import_module("runflow_taskflow").DAGS,
     }
     return dags[dag_id]
 
