@@ -60,14 +60,14 @@ class _RunflowBatchDecoratedOperator(DecoratedOperator, RunflowBatchOperator):
         self.inputs = self._call_function(context)
         return super().execute(context)
 
-    def execute_complete(self, context: Context, event: dict[str, Any], **kwargs: Any) -> Any:
-        """Resumed from the triggerer on a fresh copy of the task: build the inputs again, as re-runs need them.
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """Resumed from the triggerer, on a fresh copy of the task: build the inputs again first.
 
-        A classic operator re-reads its upstream XCom here the same way, when its templates are rendered.
+        Whatever method the operator resumes in may need them (re-runs of failed items do), as a
+        classic operator has its upstream XCom again when its templates are rendered for the resume.
         """
-        if self.inputs is SET_DURING_EXECUTION:
-            self.inputs = self._call_function(context)
-        return super().execute_complete(context, event, **kwargs)
+        self.inputs = self._call_function(context)
+        return super().resume_execution(next_method, next_kwargs, context)
 
     def _call_function(self, context: Context) -> Any:
         """The decorated function's return value, called with its arguments and the context keys it names."""
