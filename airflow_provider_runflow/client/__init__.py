@@ -39,7 +39,7 @@ from airflow_provider_runflow.client.models import (
 )
 from airflow_provider_runflow.client.retry import RetryPolicy
 from airflow_provider_runflow.client.signing import SIGNATURE_HEADER, runflow_signature, verify_runflow_signature
-from airflow_provider_runflow.client.status import Status, is_success, is_terminal, normalize_status
+from airflow_provider_runflow.client.status import Status, is_terminal, normalize_status
 from airflow_provider_runflow.client.sync_client import RunflowClient
 from airflow_provider_runflow.client.validation import build_batch_request, parse_model_ref, validate_inputs
 
@@ -82,7 +82,6 @@ __all__ = [
     "RunflowValidationError",
     "Status",
     "build_batch_request",
-    "is_success",
     "is_terminal",
     "normalize_status",
     "parse_model_ref",
