@@ -6,7 +6,8 @@ from typing import Any
 
 from airflow_provider_runflow.airflow_exceptions import airflow_exception
 from airflow_provider_runflow.batching.plan import Chunk
-from airflow_provider_runflow.client import InputProblem, RunflowClient, RunflowError, RunflowValidationError
+from airflow_provider_runflow.client import RunflowClient, RunflowError, RunflowValidationError
+from airflow_provider_runflow.client.errors import InputProblem
 
 STATE_KEY = "runflow_batches"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 from emulator_support import wait_terminal
 
-from airflow_provider_runflow.client import RunflowClient, build_batch_request, calls, is_terminal
+from airflow_provider_runflow.client import RunflowClient, build_batch_request, calls
+from airflow_provider_runflow.client.status import is_terminal
 from airflow_provider_runflow.emulator import RunflowEmulator
 
 

@@ -11,7 +11,8 @@ import pytest
 import respx
 from airflow.providers.common.compat.sdk import redact
 
-from airflow_provider_runflow.client import DEFAULT_BASE_URL, RunflowClient
+from airflow_provider_runflow.client import RunflowClient
+from airflow_provider_runflow.client.config import DEFAULT_BASE_URL
 from airflow_provider_runflow.get_provider_info import get_provider_info
 from airflow_provider_runflow.hooks.runflow import RunflowHook, callback_secrets_of
 
