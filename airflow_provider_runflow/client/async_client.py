@@ -30,8 +30,7 @@ class AsyncRunflowClient(AsyncExitStack):
     ``await client.send(calls.poll_batch(batch_id))``: the same calls as :class:`RunflowClient`.
     Use it as an async context manager, or ``aclose()`` it: it is an ``AsyncExitStack`` owning its pool.
 
-    :param sleep: how it waits between attempts and for its turn at the connection's rate gate
-        (``asyncio.sleep``; a test may pass one that records the waits instead).
+    :param sleep: as :class:`RunflowClient`'s, awaited (``asyncio.sleep``).
     """
 
     def __init__(
