@@ -61,8 +61,8 @@ class AsyncRunflowClient(AsyncExitStack):
     async def _send_call(self, call: ApiCall[T]) -> T:
         """The first attempt goes out bare; tenacity takes over from its failure, told how it ended.
 
-        A tenacity controller costs about a tenth of a poll's CPU, and a triggerer's thousands
-        of polls nearly all succeed at once (docs/benchmarks.md).
+        A tenacity controller costs about a tenth of a poll's CPU and leaves reference cycles for the
+        garbage collector, and a triggerer's thousands of polls nearly all succeed at once (docs/benchmarks.md).
         """
         started = time.monotonic()
         await self._wait(0.0)  # the first attempt's turn at the gate; tenacity's sleep takes each retry's
