@@ -29,8 +29,9 @@ from airflow_provider_runflow.batching.plan import BatchRequest, Chunk, Submissi
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
 from airflow_provider_runflow.batching.rounds import Round, RunState
-from airflow_provider_runflow.client import InputProblem, RunflowInputError
+from airflow_provider_runflow.client import RunflowInputError
 from airflow_provider_runflow.client.cancellation import cancel_batches, may_cancel
+from airflow_provider_runflow.client.errors import InputProblem
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.links.batch import RunflowBatchLink, publish_batch_url
 from airflow_provider_runflow.links.outputs import RunflowOutputsLink
