@@ -40,7 +40,7 @@ PROVIDER_INFO: dict[str, Any] = {
         "airflow_provider_runflow.links.batch.RunflowBatchLink",
         "airflow_provider_runflow.links.outputs.RunflowOutputsLink",
     ],
-    # The "Runflow outputs" UI plugin is registered by the airflow.plugins entry point alone (docs/ui.md).
+    # The UI plugin and the callback receiver are registered by their airflow.plugins entry points alone (docs/ui.md).
     "config": {
         "runflow": {
             "description": "The Runflow provider's settings.",

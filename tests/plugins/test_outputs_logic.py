@@ -126,10 +126,11 @@ def test_a_broken_line_is_named_by_number_without_its_content() -> None:
     assert jsonl_entry(iter(lines), 0) == {"index": 0}
 
 
-def test_loading_the_plugin_imports_no_web_framework() -> None:
-    """Task processes load every plugin: the FastAPI app is imported by the api-server's first request only."""
+def test_loading_the_plugins_imports_no_web_framework() -> None:
+    """Task processes load every plugin: the FastAPI apps are imported by the api-server's first request only."""
     code = (
         "import sys; from airflow_provider_runflow.plugins.runflow_outputs import RunflowOutputsPlugin; "
+        "from airflow_provider_runflow.plugins.runflow_callbacks import RunflowCallbacksPlugin; "
         "print(sorted(m for m in ('fastapi', 'airflow.api_fastapi.core_api.security') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -205,11 +205,15 @@ def test_airflow_lists_the_plugin_with_its_tab(app: Any, runs: Runs) -> None:
         "runflow-outputs",
     )
     assert view["href"].startswith("/runflow-outputs/outputs?dag_id={DAG_ID}&run_id={RUN_ID}&task_id={TASK_ID}")
+    [receiver] = [p for p in response.json()["plugins"] if p["name"] == "runflow_callbacks"]
+    assert [(a["name"], a["url_prefix"]) for a in receiver["fastapi_apps"]] == [
+        ("runflow-callbacks", "/runflow-callbacks")
+    ]
 
 
 @pytest.mark.parametrize("lazy", ["True", "False"])
-def test_the_plugin_loads_once_whatever_provider_discovery(tmp_path: Path, lazy: str) -> None:
-    """The entry point alone registers it: listed in provider info too, Airflow 3.3 would report a duplicate."""
+def test_the_plugins_load_once_whatever_provider_discovery(tmp_path: Path, lazy: str) -> None:
+    """The entry points alone register them: listed in provider info too, Airflow 3.3 would report a duplicate."""
     code = (
         "import json; from airflow import plugins_manager as m; "
         "print(json.dumps([[p['name'] for p in m.get_plugin_info()], m.get_import_errors()]))"
@@ -221,7 +225,7 @@ def test_the_plugin_loads_once_whatever_provider_discovery(tmp_path: Path, lazy:
     )
 
     names, errors = json.loads(done.stdout.strip().splitlines()[-1])
-    assert names.count("runflow_outputs") == 1
+    assert (names.count("runflow_outputs"), names.count("runflow_callbacks")) == (1, 1)
     # The OpenLineage provider (a test dependency) lists its own plugin both ways, and is reported so.
     errors.pop("OpenLineageProviderPlugin", None)
     assert errors == {}
