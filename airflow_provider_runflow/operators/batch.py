@@ -279,9 +279,13 @@ class RunflowBatchOperator(BatchWaiterMixin, BaseOperator):
                 batch_ids = create_batches(client, chunks, self.log)
             record_batches(store, plan_id, batch_ids, self.log, round_number)
         self._batch_ids = batch_ids
+        ti = context["ti"]
         if round_number == 0:
-            context["ti"].xcom_push(key="batch_ids", value=batch_ids)
+            ti.xcom_push(key="batch_ids", value=batch_ids)
             record_batch_url(self, context, [{"batch_id": batch_ids[0]}])
+        else:  # every round's batches so far: the outputs page links them all while the task waits
+            earlier = ti.xcom_pull(task_ids=ti.task_id, key="batch_ids") or []
+            ti.xcom_push(key="batch_ids", value=[*earlier, *batch_ids])
         return batch_ids
 
     def collect(self, context: Context, states: list[BatchState]) -> tuple[Any, Tally]:
