@@ -55,7 +55,35 @@ PROVIDER_INFO: dict[str, Any] = {
                     "type": "string",
                     "example": "s3://my-bucket/runflow,file:///data/runflow",
                     "default": "",
-                }
+                },
+                "ui_shared_storage_roots": {
+                    "description": (
+                        "Object-storage locations (comma-separated URI prefixes) where the Runflow outputs page "
+                        "reads any results file or stored media a task recorded, not only those in the task "
+                        "instance's own folder: for a deployment of one team, or a location its teams share."
+                    ),
+                    "version_added": "0.2.0",
+                    "type": "string",
+                    "example": "s3://team-a-results",
+                    "default": "",
+                },
+                "ui_media_streams_per_user": {
+                    "description": (
+                        "Stored media files one user may stream at once from one api-server worker process; "
+                        "more wait up to 5 seconds for a free slot, then get HTTP 429."
+                    ),
+                    "version_added": "0.2.0",
+                    "type": "integer",
+                    "example": "8",
+                    "default": "8",
+                },
+                "ui_media_stream_seconds": {
+                    "description": "Seconds after which a stored media stream is cut, however far it got.",
+                    "version_added": "0.2.0",
+                    "type": "float",
+                    "example": "300",
+                    "default": "300",
+                },
             },
         }
     },

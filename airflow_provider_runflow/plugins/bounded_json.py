@@ -15,6 +15,13 @@ MAX_DEPTH = 64
 """Deeper than any Runflow payload or result entry (a model's output included); shallow for any serialiser."""
 
 
+class TooDeep(ValueError):
+    """A document nested deeper than :data:`MAX_DEPTH` levels."""
+
+    def __init__(self) -> None:
+        super().__init__(f"nested deeper than {MAX_DEPTH} levels")
+
+
 def deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
     """Whether ``value`` nests objects and lists more than ``limit`` levels deep (walked without recursion)."""
     stack: list[tuple[Any, int]] = [(value, 0)]
@@ -40,7 +47,7 @@ def _finite(text: str) -> float:
 
 
 def loads(text: str | bytes, *, finite: bool = False) -> Any:
-    """``json.loads(text)``, refused (``ValueError``) when nested deeper than :data:`MAX_DEPTH`.
+    """``json.loads(text)``; ``TooDeep`` when nested deeper than :data:`MAX_DEPTH`, ``ValueError`` when not JSON.
 
     With ``finite``, ``NaN``, ``Infinity`` and numbers that overflow a float are refused too: a
     database's JSON type (PostgreSQL's) rejects them.
@@ -49,7 +56,7 @@ def loads(text: str | bytes, *, finite: bool = False) -> Any:
     try:
         value = json.loads(text, **strict)
     except RecursionError:
-        raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
+        raise TooDeep() from None
     if deeper_than(value):
-        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+        raise TooDeep()
     return value

@@ -95,9 +95,10 @@ def parse_payload(body: bytes) -> dict[str, Any]:
     """The callback's JSON object, which must name its batch and event (422 otherwise, without echoing it)."""
     try:
         payload = bounded_json.loads(body, finite=True)
-    except ValueError as err:  # not JSON, not UTF-8, nested too deep, a number out of range
-        reason = str(err) if "nested" in str(err) else "not JSON"
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"The callback body is {reason}") from None
+    except bounded_json.TooDeep as err:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"The callback body is {err}") from None
+    except ValueError:  # not JSON, not UTF-8, NaN or a number out of range
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "The callback body is not JSON") from None
     if not isinstance(payload, dict) or not all(isinstance(payload.get(k), str) for k in ("batch_id", "event")):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "The callback names no batch_id and event")
     return payload

@@ -8,7 +8,7 @@ api-server receives requests, so only it pays for the import.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
@@ -24,3 +24,8 @@ class LazyApp:
         module, attribute = self.target.split(":")
         app = getattr(importlib.import_module(module), attribute)
         await app(scope, receive, send)
+
+
+def fastapi_app(name: str, target: str, url_prefix: str) -> dict[str, Any]:
+    """An entry of a plugin's ``fastapi_apps``: the app ``target`` (``module:attribute``), imported when first used."""
+    return {"name": name, "app": LazyApp(target), "url_prefix": url_prefix}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from airflow_provider_runflow.plugins.lazy_app import LazyApp
+from airflow_provider_runflow.plugins.lazy_app import fastapi_app
 
 URL_PREFIX = "/runflow-callbacks"
 
@@ -18,7 +18,4 @@ class RunflowCallbacksPlugin(AirflowPlugin):
     """The callback receiver's app under ``/runflow-callbacks``: no Airflow login, the signature authenticates."""
 
     name = "runflow_callbacks"
-    fastapi_apps = [
-        {"name": "runflow-callbacks", "app": LazyApp("airflow_provider_runflow.plugins.callback_receiver:app"),
-         "url_prefix": URL_PREFIX},
-    ]  # fmt: skip
+    fastapi_apps = [fastapi_app("runflow-callbacks", f"{__package__}.callback_receiver:app", URL_PREFIX)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from airflow.plugins_manager import AirflowPlugin
 
 from airflow_provider_runflow.links.outputs import OUTPUTS_TAB
-from airflow_provider_runflow.plugins.lazy_app import LazyApp
+from airflow_provider_runflow.plugins.lazy_app import fastapi_app
 
 URL_PREFIX = "/runflow-outputs"
 
@@ -19,10 +19,7 @@ class RunflowOutputsPlugin(AirflowPlugin):
     """The page's app under ``/runflow-outputs``, and its tab on task-instance pages."""
 
     name = "runflow_outputs"
-    fastapi_apps = [
-        {"name": "runflow-outputs", "app": LazyApp("airflow_provider_runflow.plugins.plugin_app:app"),
-         "url_prefix": URL_PREFIX},
-    ]  # fmt: skip
+    fastapi_apps = [fastapi_app("runflow-outputs", f"{__package__}.plugin_app:app", URL_PREFIX)]
     external_views = [
         {
             "name": "Runflow outputs",
