@@ -151,6 +151,16 @@ RECORDED = {"count": 130, "media_dir": "", "media_items": 0, "output_path": ""}
 with _dag("rf_ui_recorded", params=RECORDED):
     record.override(task_id="run")()
 
+HOSTILE_CASES = 24
+"""Task instances the hostile-request suite (tests/security) plants hostile records in, one per case."""
+with _dag("rf_ui_hostile"):
+
+    @task
+    def stand_in(case: int) -> list[dict[str, Any]]:
+        return [{"index": 0, "client_ref": f"case-{case}", "status": "succeeded", "output": None}]
+
+    stand_in.expand(case=list(range(HOSTILE_CASES)))
+
 # The full-stack browser test: 40 inputs (5 fail) in blocking mode, images in a mapped task, 40 stored images.
 with _dag("rf_ui_browser"):
     RunflowBatchOperator(
