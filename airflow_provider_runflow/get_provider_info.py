@@ -77,6 +77,18 @@ PROVIDER_INFO: dict[str, Any] = {
                     "example": "8",
                     "default": "8",
                 },
+                "media_allowed_networks": {
+                    "description": (
+                        "Host names, addresses and CIDR networks (comma-separated) that media persistence may "
+                        "fetch from besides public addresses; loopback, private, link-local and metadata "
+                        "addresses are refused otherwise. Read by the worker; MediaOptions(allowed_networks=...) "
+                        "overrides it per operator."
+                    ),
+                    "version_added": "0.2.0",
+                    "type": "string",
+                    "example": "10.20.0.0/16,media.internal",
+                    "default": "",
+                },
                 "ui_media_stream_seconds": {
                     "description": "Seconds after which a stored media stream is cut, however far it got.",
                     "version_added": "0.2.0",
