@@ -129,7 +129,7 @@ def _served_file(record: TaskRecord, item: int, media: int, storage: StoragePoli
     if not isinstance(found, dict) or not isinstance(found.get("path"), str):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such stored media")
     path, content_type = found["path"], found.get("content_type")
-    if not storage.may_read(path, record.key) or content_type not in SERVED_TYPES:
+    if not storage.may_read(path, record.key) or not isinstance(content_type, str) or content_type not in SERVED_TYPES:
         refused = "This media is not served: see [runflow] ui_storage_roots (docs/ui.md)"
         raise HTTPException(status.HTTP_403_FORBIDDEN, refused)
     return path, str(content_type)

@@ -2,10 +2,11 @@
 
 The paths come from XComs, which anyone who may write a task's XComs can set to anything. So
 the api-server's administrator names the storage roots (``[runflow] ui_storage_roots``), and a
-task instance reads only inside its own folder under one of them: the layout the media copier
-writes, ``{dag_id}/{run_id}/{task_id}[/{map_index}]`` (with the copier's safe names, or the
-names as they are, as a templated ``output_path`` spells them). Access to the page is checked
-per DAG, so a user of one team cannot show another team's files by recording their paths.
+task instance reads only files in its own folder under one of them: a folder whose path ends
+with the layout the media copier writes, ``{dag_id}/{run_id}/{task_id}[/{map_index}]`` (with the
+copier's safe names, or the names as they are, as a templated ``output_path`` spells them).
+Access to the page is checked per DAG, and no other DAG's files sit in a folder named after
+this task instance, so a user of one team cannot show another team's files by recording their paths.
 Roots in ``[runflow] ui_shared_storage_roots`` are read wherever a task's record points in them:
 the administrator's choice for a deployment of one team, or a location shared on purpose.
 """
@@ -41,18 +42,29 @@ class StorageRoot:
     segments: tuple[str, ...]
 
     def holds(self, uri: str, folder: tuple[str, ...] = ()) -> bool:
-        """Whether ``uri`` names a file under this root's ``folder``: no ``..``, no URL, no symlink out of it."""
+        """Whether ``uri`` names a file under this root, in a folder whose path ends with ``folder`` (anywhere
+        under the root: ``media_path`` may be a folder of it); no ``..``, no URL, no symlink out of either."""
         target = _plain_parts(uri)
-        prefix = self.segments + folder
         if target is None or target[:2] != (self.scheme, self.netloc):
             return False
-        segments = target[2]
-        if len(segments) <= len(prefix) or segments[: len(prefix)] != prefix:
+        segments, depth = target[2], len(self.segments)
+        if len(segments) <= depth + len(folder) or segments[:depth] != self.segments:
+            return False
+        if folder and segments[-len(folder) - 1 : -1] != folder:
             return False
         if self.scheme not in _LOCAL:
             return True
-        base = os.path.realpath("/" + "/".join(prefix))
-        return os.path.commonpath([os.path.realpath(urlsplit(uri).path), base]) == base
+        root, parent = _real(self.segments), _real(segments[:-1])
+        return _within(urlsplit(uri).path, parent if folder else root) and _within(parent, root)
+
+
+def _real(segments: tuple[str, ...]) -> str:
+    return os.path.realpath("/" + "/".join(segments))
+
+
+def _within(path: str, base: str) -> bool:
+    """Whether ``path``, its links followed, lies in the folder ``base`` (a real path)."""
+    return os.path.commonpath([os.path.realpath(path), base]) == base
 
 
 def parse_roots(setting: str, name: str = "ui_storage_roots") -> tuple[StorageRoot, ...]:

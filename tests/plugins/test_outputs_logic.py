@@ -28,10 +28,12 @@ RAW = "dag/manual__2026-06-01T12:00:00+00:00/run"
     [
         (f"s3://media/runflow/{SAFE}/00001.png", True),
         (f"s3://media/runflow/{RAW}/results.jsonl", True),
-        (f"s3://media/runflow/{SAFE}/sub/00001.png", True),
+        (f"s3://media/runflow/images/{SAFE}/00001.png", True),  # media_path a folder of the root
+        (f"s3://media/runflow/{SAFE}/sub/00001.png", False),  # in a folder of its folder
         ("s3://media/runflow/dag/other-run/run/00001.png", False),  # another run's folder
         ("s3://media/runflow/other-dag/manual__2026-06-01T12:00:00+00:00/run/x.png", False),  # another DAG's
-        (f"s3://media/runflow/{RAW}/0/x.png", True),  # under its folder (an unmapped task has no map index)
+        (f"s3://media/runflow/{RAW}/0/x.png", False),  # a mapped task instance's folder
+        (f"s3://media/runflow/{SAFE}/run/x.png", False),  # a folder named like the task under it
         ("s3://media/runflow/dag/x.png", False),  # above it
         (f"s3://media/runflow/{SAFE}", False),  # the folder itself is no file
         (f"s3://aws_media@media/runflow/{SAFE}/x.png", False),  # another connection is another root
@@ -62,6 +64,20 @@ def test_a_mapped_task_instance_reads_only_its_map_index_folder() -> None:
     assert policy.may_read("s3://media/runflow/dag/run1/run/3/00000.png", mapped)
     assert not policy.may_read("s3://media/runflow/dag/run1/run/4/00000.png", mapped)
     assert not policy.may_read("s3://media/runflow/dag/run1/run/00000.png", mapped)
+
+
+def test_a_symlinked_folder_or_file_does_not_lead_out_of_a_local_root(tmp_path: Any) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (outside / "dag" / "run1" / "run").mkdir(parents=True)
+    (outside / "dag" / "run1" / "run" / "x.png").write_bytes(b"x")
+    (root / "media").mkdir(parents=True)
+    (root / "media" / "dag").symlink_to(outside / "dag")
+    (root / "dag" / "run1" / "run").mkdir(parents=True)
+    (root / "dag" / "run1" / "run" / "y.png").symlink_to(outside / "dag" / "run1" / "run" / "x.png")
+    policy, scope = StoragePolicy.parse(root.as_uri()), MediaScope("dag", "run1", "run")
+
+    assert not policy.may_read(f"{root.as_uri()}/media/dag/run1/run/x.png", scope)
+    assert not policy.may_read(f"{root.as_uri()}/dag/run1/run/y.png", scope)
 
 
 @pytest.mark.parametrize("setting", ["https://cdn/x", "relative/path", "s3://bucket/../x", "", " , "])

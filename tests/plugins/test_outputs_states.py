@@ -25,9 +25,12 @@ def client(app: Any) -> TestClient:
     return TestClient(app, headers=bearer(token(app, "viewer")), raise_server_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def before_results(runs: Runs) -> Ti:
-    """``rf_ui_waiting`` (3 batches) as it was when it deferred: only ``batch_ids`` and the batch link recorded."""
+def rewound_to_its_deferral() -> Ti:
+    """A run of ``rf_ui_waiting`` (3 batches) as it was when it deferred: only ``batch_ids`` recorded.
+
+    With the default connection the operator records no batch link before it defers (the link
+    comes from the connection's ``dashboard_url``, or from Runflow's answers once the batches end).
+    """
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
     from sqlalchemy import delete
@@ -38,10 +41,15 @@ def before_results(runs: Runs) -> Ti:
             delete(XComModel).where(
                 XComModel.dag_id == ti.dag_id,
                 XComModel.run_id == ti.run_id,
-                XComModel.key.in_(["return_value", "summary"]),
+                XComModel.key.in_(["return_value", "summary", "runflow_batch_url"]),
             )
         )
     return ti
+
+
+@pytest.fixture(scope="module")
+def before_results(runs: Runs) -> Ti:
+    return rewound_to_its_deferral()
 
 
 def set_state(ti: Ti, state: str | None) -> None:
@@ -67,16 +75,30 @@ def test_a_task_that_has_not_finished_shows_the_batches_it_submitted(
     html = client.get(before_results.url("outputs"))
 
     assert html.status_code == 200
-    assert [b["url"] for b in page["batches"]] == [
-        f"https://app.runflow.invalid/batches/{b['batch_id']}" for b in page["batches"]
-    ]
-    assert len(page["batches"]) == 3
+    assert [(len(b["batch_id"]), b["url"]) for b in page["batches"]] == [(36, None)] * 3
     doing = "has not started" if state is None else f"is {state.replace('_', ' ')}"
     assert page["notice"] == f"The task {doing} (3 batches submitted so far): its results appear here once it finishes."
     assert (page["items"], page["summary"]) == ([], None)
-    assert html.text.count('<a href="https://app.runflow.invalid/batches/') == 3
     assert "Batches (3)" in html.text
+    assert all(f"<span>{b['batch_id']}</span>" in html.text for b in page["batches"])
     assert '<dl class="stats">' not in html.text  # no counts of zero items for a task still running
+
+
+def test_a_deferred_tasks_batches_are_linked_when_the_connection_names_the_dashboard(
+    app: Any, client: TestClient, runs: Runs
+) -> None:
+    ti = rewound_to_its_deferral()
+    set_state(ti, "deferred")
+    first, *others = client.get(ti.url("items")).json()["batches"]
+    # What the operator records before deferring with a connection whose dashboard_url is set.
+    xcom = f"/api/v2/dags/{ti.dag_id}/dagRuns/{ti.run_id}/taskInstances/run/xcomEntries"
+    link = {"key": "runflow_batch_url", "value": f"https://dash.example/batches/{first['batch_id']}"}
+    assert client.post(xcom, json=link, headers=bearer(token(app, "user"))).status_code == 201
+
+    html = client.get(ti.url("outputs")).text
+
+    for batch in (first, *others):
+        assert f'<a href="https://dash.example/batches/{batch["batch_id"]}" rel="noreferrer">' in html
 
 
 def test_a_task_that_failed_before_recording_results_says_so(client: TestClient, runs: Runs) -> None:

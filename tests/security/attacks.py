@@ -76,6 +76,7 @@ OUTPUTS_ATTACKS = [
     Attack("media: climbing out of its folder", "media", {"item": 4}, "media_paths", expect=refused(403)),
     Attack("media: a URL to fetch", "media", {"item": 5}, "media_paths", expect=refused(403)),
     Attack("media: an HTML page as an image", "media", {"item": 6}, "media_paths", expect=refused(403)),
+    Attack("media: a content type that is a list", "media", {"item": 7}, "media_paths", expect=refused(403)),
     Attack(
         "page listing those media",
         "outputs",
@@ -97,6 +98,9 @@ OUTPUTS_ATTACKS = [
         for route in ("outputs", "items")
     ),
     Attack("results: media of an image as output_path", "media", ti="results_png", expect=refused(404)),
+    Attack("item=10^20 of a results file", "media", {"item": HUGE}, "results_ok"),
+    Attack("item=2^31-1 of a results file", "media", {"item": 2**31 - 1}, "results_ok", expect=refused(404)),
+    Attack("page=2^31-1 of a results file", "items", {"page": 2**31 - 1}, "results_ok", expect=refused(200)),
     *(
         Attack(f"record: {what}", route, ti=ti, expect=refused(200), says=says)
         for ti, what, says in (
@@ -146,7 +150,7 @@ class Planted:
 Records = Callable[[Planted], dict[str, Any]]
 
 
-def _media(*paths: tuple[str, str]) -> list[dict[str, Any]]:
+def _media(*paths: tuple[str, Any]) -> list[dict[str, Any]]:
     return [
         {"index": i, "status": "succeeded", "media": [{"path": path, "content_type": content_type}]}
         for i, (path, content_type) in enumerate(paths)
@@ -167,6 +171,7 @@ def _media_paths(p: Planted) -> dict[str, Any]:
             (f"{own}/../../../../{Path(p.outside_file).name}", "image/png"),
             ("https://169.254.169.254/latest/meta-data/", "image/png"),
             (f"{own}/page.html", "text/html"),
+            (f"{own}/page.html", ["image/png"]),
         )
     }
 
@@ -193,6 +198,7 @@ HOSTILE_RECORDS: dict[str, Records] = {
     "results_fifo": _results("pipe.jsonl", lambda path: os.mkfifo(path)),
     "results_directory": _results("folder.jsonl", lambda path: path.mkdir()),
     "results_elsewhere": _results("elsewhere"),
+    "results_ok": _results("ok.jsonl", lambda path: path.write_text('{"index": 0, "status": "succeeded"}\n')),
     "summary_nan": _summary({"total": 1, "duration_seconds": "nan", "cost": "NaN"}),
     "summary_huge": _summary({**dict.fromkeys(("total", "succeeded", "failed", "cancelled", "other"), 10**400)}),
     "summary_nested": _summary({"total": 1, "rounds": nested(100)}),
@@ -236,7 +242,7 @@ CALLBACK_ATTACKS = [
     CallbackAttack("unsigned", payload, "none"),
     CallbackAttack("forged signature", payload, "forged"),
     CallbackAttack("non-ASCII signature (\\xe9 x 64)", payload, "non-ASCII"),
-    CallbackAttack("a 8 KiB signature", payload, "long"),
+    CallbackAttack("an 8 KiB signature", payload, "long"),
     CallbackAttack("unknown connection", payload, conn_id="runflow_no_such_connection"),
     CallbackAttack("connection id climbing out", payload, conn_id="..%2F..%2Fetc", expect=refused(401, 404)),
     CallbackAttack("a connection id of 4,000 characters", payload, conn_id="c" * 4000, expect=refused(401, 404, 414)),

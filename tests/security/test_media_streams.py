@@ -8,28 +8,22 @@ per user and in time hold.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from security.attacks import plant
 from security.conftest import Surfaces
+from security.streams import READERS, VIDEO_BYTES, media_path, open_stream, plant_video_and_fifo
 
 pytestmark = pytest.mark.airflow_db
-
-VIDEO_BYTES = 64 * 1024 * 1024
-READERS = 20
-"""More than Airflow's default DB pool holds (5 + 10 overflow)."""
 
 
 @pytest.fixture(scope="module")
@@ -55,40 +49,10 @@ def server(surfaces: Surfaces) -> Iterator[tuple[str, int]]:
 @pytest.fixture(scope="module")
 def stored(surfaces: Surfaces) -> dict[str, Any]:
     """A task instance whose item 0 is a 64 MiB video and item 1 a FIFO, both in its own folder."""
-    from airflow_provider_runflow.media.layout import MediaScope
-
     ti = {**surfaces.outputs.tis["media_paths"], "map_index": 23}
-    folder = surfaces.root / MediaScope(ti["dag_id"], ti["run_id"], ti["task_id"], 23).folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "video.mp4").open("wb") as video:
-        video.truncate(VIDEO_BYTES)  # sparse: costs no disk
-    os.mkfifo(folder / "pipe.mp4")
-    entries = [
-        {"index": i, "status": "succeeded", "media": [{"path": (folder / name).as_uri(), "content_type": "video/mp4"}]}
-        for i, name in enumerate(("video.mp4", "pipe.mp4"))
-    ]
     admin = {"Authorization": f"Bearer {surfaces.token('attacker', 'admin')}"}
-    plant(TestClient(surfaces.app), admin, ti, {"return_value": entries})
+    plant_video_and_fifo(TestClient(surfaces.app), admin, ti, surfaces.root)
     return ti
-
-
-def media_path(ti: dict[str, Any], item: int) -> str:
-    return "/runflow-outputs/media?" + urlencode({**ti, "item": item, "media": 0})
-
-
-def open_stream(address: tuple[str, int], path: str, jwt: str) -> tuple[socket.socket, int]:
-    """A GET whose answer is read up to its headers, and no further: a reader that stopped reading."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.settimeout(15)
-    sock.connect(address)
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {jwt}\r\n\r\n".encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = sock.recv(1)
-        assert chunk, head
-        head += chunk
-    return sock, int(head.split(b" ", 2)[1])
 
 
 def test_readers_that_stop_reading_leave_the_api_server_available(
