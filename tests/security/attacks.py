@@ -50,6 +50,20 @@ def refused(*codes: int) -> frozenset[int]:
 
 # --- the outputs app: /runflow-outputs/{outputs,items,media} -------------------------------
 
+HANDLED_RECORDS = (
+    ("results_png", "results: an image as output_path", "cannot be read"),
+    ("results_deep", "results: a line nested 200,000 deep", "nested deeper than 64 levels"),
+    ("results_nested", "results: a line nested 100 deep", "nested deeper than 64 levels"),
+    ("results_fifo", "results: a FIFO as output_path", "cannot be read"),
+    ("results_directory", "results: a directory as output_path", "cannot be read"),
+    ("results_elsewhere", "results: another task instance's results", "may not read them"),
+    ("summary_nan", 'record: summary duration_seconds="nan"', ""),
+    ("summary_huge", "record: summary counts of 10^400", ""),
+    ("summary_nested", "record: summary nested 100 deep", "cannot be decoded or is nested too deeply"),
+    ("entries_deep", "record: an entry's error nested 100 deep", "cannot be decoded or is nested too deeply"),
+)
+"""Hostile records the page and its JSON must answer 200 for: (task instance, what, a text the answer carries)."""
+
 OUTPUTS_ATTACKS = [
     *(Attack(f"no login: {r}", r, auth="none", expect=refused(401)) for r in ("outputs", "items", "media")),
     *(Attack(f"forged JWT: {r}", r, auth="forged", expect=refused(403)) for r in ("outputs", "items", "media")),
@@ -86,31 +100,14 @@ OUTPUTS_ATTACKS = [
         never="<script>",
     ),
     *(
-        Attack(f"results: {what}", route, ti=ti, expect=refused(200), says=says)
-        for ti, what, says in (
-            ("results_png", "an image as output_path", "cannot be read"),
-            ("results_deep", "a line nested 200,000 deep", "nested deeper than 64 levels"),
-            ("results_nested", "a line nested 100 deep", "nested deeper than 64 levels"),
-            ("results_fifo", "a FIFO as output_path", "cannot be read"),
-            ("results_directory", "a directory as output_path", "cannot be read"),
-            ("results_elsewhere", "another task instance's results", "may not read them"),
-        )
+        Attack(f"{what} ({route})", route, ti=ti, expect=refused(200), says=says)
+        for ti, what, says in HANDLED_RECORDS
         for route in ("outputs", "items")
     ),
     Attack("results: media of an image as output_path", "media", ti="results_png", expect=refused(404)),
     Attack("item=10^20 of a results file", "media", {"item": HUGE}, "results_ok"),
     Attack("item=2^31-1 of a results file", "media", {"item": 2**31 - 1}, "results_ok", expect=refused(404)),
     Attack("page=2^31-1 of a results file", "items", {"page": 2**31 - 1}, "results_ok", expect=refused(200)),
-    *(
-        Attack(f"record: {what}", route, ti=ti, expect=refused(200), says=says)
-        for ti, what, says in (
-            ("summary_nan", 'summary duration_seconds="nan"', ""),
-            ("summary_huge", "summary counts of 10^400", ""),
-            ("summary_nested", "summary nested 100 deep", "cannot be decoded or is nested too deeply"),
-            ("entries_deep", "an entry's error nested 100 deep", "cannot be decoded or is nested too deeply"),
-        )
-        for route in ("outputs", "items")
-    ),
     Attack(
         "record: an entry with index 10^400 and markup",
         "outputs",
