@@ -51,11 +51,13 @@ class Responder:
         assert not self.errors, self.errors
 
     def _run(self) -> None:
-        while not self.stop.is_set() and self.answers:
+        while not self.stop.is_set():
             if (run_id := self._question()) is not None:
                 self.asked += 1
-                how, option, params = self.answers.pop(0)
-                self._answer(how, option, params, run_id)
+                if not self.answers:
+                    self.errors.append(f"question {self.asked} was not expected")
+                else:
+                    self._answer(*self.answers.pop(0), run_id)
             if self.errors or time.monotonic() > self.deadline:
                 self._give_up()
                 return
@@ -77,17 +79,26 @@ class Responder:
             )
 
     def _question(self) -> str | None:
-        """The run id of the DAG's task instance whose question is open."""
+        """The run id of the DAG's task instance that waits for an answer to its open question.
+
+        Answered only once the task is parked, as Airflow's UI shows it: on SQLite, where Airflow's row
+        locks do nothing, an answer racing the park can leave the task parked with its answer unread.
+        """
         from airflow.models.hitl import HITLDetail
         from airflow.models.taskinstance import TaskInstance
         from airflow.utils.session import create_session
+        from airflow.utils.state import TaskInstanceState
         from sqlalchemy import select
 
         with create_session() as session:
             return session.scalars(
                 select(TaskInstance.run_id)
                 .join(HITLDetail, TaskInstance.id == HITLDetail.ti_id)
-                .where(TaskInstance.dag_id == self.dag_id, HITLDetail.responded_at.is_(None))
+                .where(
+                    TaskInstance.dag_id == self.dag_id,
+                    TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+                    HITLDetail.responded_at.is_(None),
+                )
             ).first()
 
     def _answer(self, how: str, option: str, params: dict[str, Any], run_id: str) -> None:

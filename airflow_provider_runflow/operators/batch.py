@@ -30,11 +30,11 @@ from airflow_provider_runflow.batching.plan import BatchRequest, Chunk, Submissi
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
 from airflow_provider_runflow.batching.review import (
-    APPROVE,
     REGENERATE,
     REJECT,
     Decision,
     RunflowReviewRejectedError,
+    approved,
     marked,
 )
 from airflow_provider_runflow.batching.rounds import Round, RunState
@@ -68,11 +68,6 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 __all__ = ["RunflowBatchOperator", "RunflowReview"]
-
-
-def approved(run: RunState) -> bool:
-    """Whether the last review decision approved the run."""
-    return bool(run.reviews) and run.reviews[-1]["choice"] == APPROVE
 
 
 class RunflowBatchOperator(BaseOperator):
@@ -379,7 +374,7 @@ class RunflowBatchOperator(BaseOperator):
         """Every input's entry, then the one finish path; then the review, if asked for, else the outlets' events."""
         collected, folder = self._collect(context, run)
         value, summary = finish(context, run.states, collected, self.policy, run.submitted_at, self.log)
-        if self.review is not None and not approved(run):
+        if self.review is not None and not approved(run.reviews):
             return self._ask(context, run, value, summary)
         if self.outlets:
             extra = asset_extra(summary, self.model, ResultsPlace(self.output_path, self.media_path, folder))
@@ -405,7 +400,7 @@ class RunflowBatchOperator(BaseOperator):
             if skipped:
                 tally.add(skipped)
                 entries = chain(entries, [skipped])
-            if approved(run):
+            if approved(run.reviews):
                 rejected = set(Decision.from_json(run.reviews[-1]).rejected)
                 entries = ([marked(entry, rejected) for entry in batch] for batch in entries)
             if self.output_path:

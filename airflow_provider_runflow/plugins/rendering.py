@@ -50,7 +50,7 @@ def render_page(view: OutputsView) -> str:
 
     template = _ENV.get_template("outputs.html")
     return template.render(
-        view=view, css=Markup(_CSS), filters=FILTER_LABELS, link=link,
+        view=view, css=Markup(_CSS), filters=FILTER_LABELS, buckets=BUCKETS, link=link,
         thumbnail=thumbnail, poster=poster, shows_filter=shows_filter, round_columns=round_columns,
     )  # fmt: skip
 
