@@ -53,6 +53,9 @@ class Responder:
     def _run(self) -> None:
         while not self.stop.is_set():
             if (run_id := self._question()) is not None:
+                # dag.test() writes the parked state back once the task has returned, over a resume an
+                # answer within those milliseconds made; a person (or a script polling the API) is slower.
+                time.sleep(1)
                 self.asked += 1
                 if not self.answers:
                     self.errors.append(f"question {self.asked} was not expected")
@@ -81,8 +84,7 @@ class Responder:
     def _question(self) -> str | None:
         """The run id of the DAG's task instance that waits for an answer to its open question.
 
-        Answered only once the task is parked, as Airflow's UI shows it: on SQLite, where Airflow's row
-        locks do nothing, an answer racing the park can leave the task parked with its answer unread.
+        Answered only once the task is parked, as Airflow's UI shows it.
         """
         from airflow.models.hitl import HITLDetail
         from airflow.models.taskinstance import TaskInstance
