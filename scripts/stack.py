@@ -31,7 +31,7 @@ from airflow_provider_runflow.emulator.local_airflow import (
     login,
     simple_auth_env,
     start_in_session,
-    stop_process_tree,
+    stop_process_trees,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,8 +98,7 @@ def airflow_components(home: Path, port: int, env: dict[str, str]) -> Iterator[P
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl+C must not leave processes behind
         print("Stopping Airflow and the emulator ...", flush=True)
-        for name in reversed(running):
-            stop_process_tree(running[name])
+        stop_process_trees(running.values())
 
 
 def exited(running: Processes) -> str | None:

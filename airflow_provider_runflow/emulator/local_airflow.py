@@ -14,7 +14,7 @@ import os
 import signal
 import socket
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,25 +41,39 @@ def start_in_session(command: list[str], env: Mapping[str, str], log: Path, cwd:
         )
 
 
-def stop_process_tree(process: subprocess.Popen[Any], grace: float = 10.0) -> None:
-    """SIGTERM the process, its group and every descendant; SIGKILL whatever is left after ``grace``.
+def stop_process_trees(processes: Iterable[subprocess.Popen[Any]], grace: float = 10.0) -> None:
+    """SIGTERM each process, its group and every descendant, all at once; SIGKILL whatever is left after ``grace``.
 
     Descendants are signalled one by one as well: a task's process may have left the group.
     """
-    try:
-        members = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        members = []
-    signal_group(process.pid, signal.SIGTERM)
+    leaders = list(processes)
+    members = [member for leader in leaders for member in _tree(leader.pid)]
+    for leader in leaders:
+        signal_group(leader.pid, signal.SIGTERM)
     for member in members:
         _signal(member, signal.SIGTERM)
     _, alive = psutil.wait_procs(members, timeout=grace)
-    signal_group(process.pid, signal.SIGKILL)
+    for leader in leaders:
+        signal_group(leader.pid, signal.SIGKILL)
     for member in alive:
         _signal(member, signal.SIGKILL)
     psutil.wait_procs(alive, timeout=5)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=5)
+    for leader in leaders:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            leader.wait(timeout=5)
+
+
+def stop_process_tree(process: subprocess.Popen[Any], grace: float = 10.0) -> None:
+    """:func:`stop_process_trees` of one process."""
+    stop_process_trees([process], grace)
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        leader = psutil.Process(pid)
+        return [leader, *leader.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def signal_group(pgid: int, sig: signal.Signals) -> None:

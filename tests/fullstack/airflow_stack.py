@@ -322,7 +322,11 @@ class AirflowStack:
 
     def wait_until_ready(self, timeout: float = 120) -> None:
         """Until the API answers, the triggerer and scheduler are healthy and the DAGs are parsed."""
-        self.wait_for(lambda: components_healthy(self.api_url), timeout, "api-server, scheduler, triggerer and dag-processor to be healthy")
+        self.wait_for(
+            lambda: components_healthy(self.api_url),
+            timeout,
+            "api-server, scheduler, triggerer and dag-processor to be healthy",
+        )
         self.wait_for(
             lambda: self.api().get(f"/api/v2/dags/{FULLSTACK_DAG_ID}").status_code == 200,
             timeout,

@@ -6,6 +6,7 @@ a temporary home, and presses Ctrl+C as a terminal does: SIGINT to the whole for
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -62,9 +63,32 @@ def get(url: str, path: str, token: str) -> Any:
     return response.json()
 
 
+def trigger(url: str, dag_id: str, token: str) -> str:
+    response = httpx.post(
+        f"{url}/api/v2/dags/{dag_id}/dagRuns",
+        json={"logical_date": None},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    run_id: str = response.json()["dag_run_id"]
+    return run_id
+
+
+def wait_for_a_running_task(url: str, path: str, token: str, timeout: float = 60) -> None:
+    """Until a task instance at ``path`` (a run's) is running, or deferred."""
+    deadline = time.monotonic() + timeout
+    while not {"running", "deferred"} & {ti["state"] for ti in get(url, path, token)["task_instances"]}:
+        assert time.monotonic() < deadline, f"no task of {path} running after {timeout:.0f} s"
+        time.sleep(0.5)
+
+
 def components_of(processes: list[psutil.Process]) -> list[str]:
-    """The Airflow subcommand each process runs (``scheduler``...), for those running one."""
-    words = [" ".join(process.cmdline()).split() for process in processes]
+    """The Airflow subcommand each process runs (``scheduler``...), for those running one.
+
+    The api-server renames its process ``airflow api_server -- host:...``.
+    """
+    words = [" ".join(process.cmdline()).replace("_", "-").split() for process in processes]
     return sorted(word for command in words for word in command if word in COMPONENTS)
 
 
@@ -80,9 +104,9 @@ def test_the_local_stack_admits_its_printed_logins_and_ctrl_c_stops_every_proces
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
     output = Output(stack)
+    started: list[psutil.Process] = []
     try:
         text = output.wait_for(READY_LINE, timeout=150)
-        started = psutil.Process(stack.pid).children(recursive=True)
         url = printed(r"^Airflow UI: (\S+)$", text)
         dag_id, task_id = printed(r"open Dags > (\S+) and", text), printed(r"click the task (\S+)$", text)
         admin = login(url, "admin", printed(r"^  admin +/ (\S+)", text))
@@ -101,10 +125,18 @@ def test_the_local_stack_admits_its_printed_logins_and_ctrl_c_stops_every_proces
         assert refused.status_code == 403
         assert components_of(psutil.Process(stack.pid).children()) == sorted(COMPONENTS)
 
+        # Stopped as users stop it: in the middle of a run, a task on a worker.
+        wait_for_a_running_task(url, f"/dags/{dag_id}/dagRuns/{trigger(url, dag_id, admin)}/taskInstances", admin)
+        started = psutil.Process(stack.pid).children(recursive=True)
         os.killpg(stack.pid, signal.SIGINT)
-        assert stack.wait(timeout=90) == 0, output.all(5)
+        code = stack.wait(timeout=90)
+        left = still_running(started)
     finally:
-        stop_process_tree(stack)  # only does anything when the test failed before its Ctrl+C
+        stop_process_tree(stack)  # nothing to do unless the test failed before its Ctrl+C
+        for process in started:  # nor this, unless the stack left some behind
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
 
-    assert still_running(started) == []
+    assert code == 0, output.all(5)
+    assert left == []
     assert "Stopped: no process of the stack is left running." in output.all(5)
