@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,11 +35,20 @@ import httpx
 import psutil
 from postgres_server import PostgresServer
 
+from airflow_provider_runflow.emulator.local_airflow import (
+    COMPONENTS,
+    components_healthy,
+    free_port,
+    signal_group,
+    simple_auth_env,
+    start_in_session,
+    stop_process_tree,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 FULLSTACK_DAGS = Path(__file__).resolve().parent / "dags"
 FULLSTACK_DAG_ID = "runflow_fullstack"
-COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 EMULATOR_READY = "Runflow emulator running at "
 TERMINAL_RUN_STATES = {"success", "failed"}
 
@@ -74,41 +82,6 @@ class Component:
         except FileNotFoundError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def stop_process_tree(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
-    """SIGTERM the process, its group and every descendant; SIGKILL whatever is left after ``grace``."""
-    try:
-        members = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        members = []
-    _signal_group(process.pid, signal.SIGTERM)
-    for member in members:
-        _signal(member, signal.SIGTERM)
-    _, alive = psutil.wait_procs(members, timeout=grace)
-    _signal_group(process.pid, signal.SIGKILL)
-    for member in alive:
-        _signal(member, signal.SIGKILL)
-    psutil.wait_procs(alive, timeout=5)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=5)
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def _signal(member: psutil.Process, sig: signal.Signals) -> None:
-    with contextlib.suppress(psutil.NoSuchProcess):
-        member.send_signal(sig)
 
 
 @dataclass
@@ -203,11 +176,7 @@ class AirflowStack:
         if previous is not None and previous.alive():
             raise StackError(f"{name} is already running (pid {previous.pid})")
         log = self.root / f"{name}.{len(list(self.root.glob(f'{name}.*.log')))}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command, env=self.env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.root
-            )
-        self.components[name] = Component(name, process, log)
+        self.components[name] = Component(name, start_in_session(command, self.env(), log, self.root), log)
         return self.components[name]
 
     @contextlib.contextmanager
@@ -219,23 +188,10 @@ class AirflowStack:
         environment, e.g. ``AIRFLOW__RUNFLOW__UI_MEDIA_STREAM_SECONDS="5"``.
         """
         port, passwords = free_port(), self.root / f"passwords-{uuid.uuid4().hex[:8]}.json"
-        passwords.write_text(json.dumps({name: password for name, (_, password) in users.items()}))
         url = f"http://127.0.0.1:{port}"
-        env = (
-            self.env()
-            | config
-            | {
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
-                    f"{name}:{role}" for name, (role, _) in users.items()
-                ),
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-                "AIRFLOW__API__BASE_URL": url,
-            }
-        )
+        env = self.env() | config | simple_auth_env(users, passwords) | {"AIRFLOW__API__BASE_URL": url}
         command = [str(BIN / "airflow"), "api-server", "--host", "127.0.0.1", "--port", str(port)]
-        with (self.root / f"api-server-{port}.log").open("wb") as log:
-            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = start_in_session(command, env, self.root / f"api-server-{port}.log", self.root)
         try:
             self.wait_for(lambda: _answers(f"{url}/api/v2/monitor/health"), 120, f"the api-server on port {port}")
             yield url
@@ -255,7 +211,7 @@ class AirflowStack:
         """``kill -9`` a component's whole process group, as a crashed pod or OOM kill would."""
         component = self.components[name]
         tree = [psutil.Process(component.pid), *psutil.Process(component.pid).children(recursive=True)]
-        _signal_group(component.pid, signal.SIGKILL)
+        signal_group(component.pid, signal.SIGKILL)
         psutil.wait_procs(tree, timeout=10)
         component.process.wait(timeout=10)
         component.killed = True
@@ -264,9 +220,10 @@ class AirflowStack:
         """SIGSTOP (or SIGCONT) a component and every descendant: alive, but silent, as in a long stall."""
         pid = self.components[name].pid
         sig = signal.SIGSTOP if paused else signal.SIGCONT
-        _signal_group(pid, sig)
+        signal_group(pid, sig)
         for member in psutil.Process(pid).children(recursive=True):
-            _signal(member, sig)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                member.send_signal(sig)
 
     def relaunch(self, name: str) -> Component:
         """(Re)start a component under its name; a triggerer also gets its job id recorded.
@@ -365,16 +322,11 @@ class AirflowStack:
 
     def wait_until_ready(self, timeout: float = 120) -> None:
         """Until the API answers, the triggerer and scheduler are healthy and the DAGs are parsed."""
-
-        def healthy() -> bool:
-            try:
-                health = self.api().get("/api/v2/monitor/health").json()
-            except httpx.HTTPError:
-                return False
-            parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
-            return all(health.get(part, {}).get("status") == "healthy" for part in parts)
-
-        self.wait_for(healthy, timeout, "api-server, scheduler, triggerer and dag-processor to be healthy")
+        self.wait_for(
+            lambda: components_healthy(self.api_url),
+            timeout,
+            "api-server, scheduler, triggerer and dag-processor to be healthy",
+        )
         self.wait_for(
             lambda: self.api().get(f"/api/v2/dags/{FULLSTACK_DAG_ID}").status_code == 200,
             timeout,
@@ -516,14 +468,6 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def login(url: str, username: str, password: str) -> str:
-    """A JWT from an api-server's simple auth manager, as its login form gets one."""
-    response = httpx.post(f"{url}/auth/token", json={"username": username, "password": password}, timeout=30)
-    response.raise_for_status()
-    token: str = response.json()["access_token"]
-    return token
 
 
 def _line_starting(log: Path, prefix: str) -> str | None:
