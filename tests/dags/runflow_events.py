@@ -14,6 +14,7 @@ from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 DAGS: dict[str, DAG] = {}
 IN_XCOM = Asset("rf-events-in-xcom")
 FAILING = Asset("rf-events-failing")
+MAPPED = Asset("rf-events-mapped")
 
 
 def _dag(dag_id: str, schedule: Any = None, **kwargs: Any) -> DAG:
@@ -31,6 +32,11 @@ with _dag("rf_events_in_xcom"):  # one item fails, which the policy allows
         chunk_size=2,
         outlets=[IN_XCOM, AssetAlias("rf-events-models")],
         **FAST,
+    )
+
+with _dag("rf_events_mapped"):  # each mapped task instance describes its own batches
+    RunflowBatchOperator.partial(task_id="run", model=MODEL, outlets=[MAPPED], **FAST).expand(
+        inputs=[texts(2), texts(3)]
     )
 
 with _dag("rf_events_failing"):  # the default policy fails the task
