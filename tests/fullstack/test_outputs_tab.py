@@ -19,9 +19,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
-from airflow_stack import BIN, ROOT, AirflowStack, free_port, stop_process_tree
+from airflow_stack import BIN, ROOT, AirflowStack, answers, free_port, stop_process_tree
 from browser_support import IMAGES
 
 pytestmark = pytest.mark.fullstack
@@ -59,17 +58,10 @@ def login_server(stack: AirflowStack) -> Iterator[str]:
     with (stack.root / "api-server-login.log").open("wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        stack.wait_for(lambda: _answers(f"{url}/api/v2/monitor/health"), 120, "the login api-server")
+        stack.wait_for(lambda: answers(f"{url}/api/v2/monitor/health"), 120, "the login api-server")
         yield url
     finally:
         stop_process_tree(process)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture(scope="module")
