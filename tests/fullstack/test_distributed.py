@@ -63,7 +63,8 @@ def test_every_mapped_task_succeeds_on_either_worker_without_paying_a_batch_twic
     print(
         f"\nDistributed run: {TASKS} tasks x {IMAGES} images, {run.state} in {run.seconds:.0f} s (stack up in"
         f" {stack.startup_seconds:.0f} s); task states {dict(Counter(states.values()))}; starts per worker"
-        f" {dict(starts)}; workers by task {dict(sorted(workers.items()))}; tasks per triggerer"
+        f" {dict(starts)}; tasks run on both {sum(len(set(ran_on)) > 1 for ran_on in workers.values())};"
+        f" workers by task {dict(sorted(workers.items()))}; tasks per triggerer"
         f" {dict(tasks_by_triggerer(stack, run.run_id))}; defer races in the scheduler log {len(races)};"
         f" batches created {run.counters['batches_created']} ({2 * TASKS} expected); answers by route"
         f" { ({route: requests[route] for route in FAULTS}) }"
