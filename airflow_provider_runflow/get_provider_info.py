@@ -55,7 +55,30 @@ PROVIDER_INFO: dict[str, Any] = {
                     "type": "string",
                     "example": "s3://my-bucket/runflow,file:///data/runflow",
                     "default": "",
-                }
+                },
+                "worker_wait_seconds": {
+                    "description": (
+                        "How long a deferrable Runflow task waits for its batches on the worker before it "
+                        "defers. Batches that end sooner finish there, without a trip through the triggerer; "
+                        "0 defers at once (docs/reliability.md, the defer race)."
+                    ),
+                    "version_added": "0.2.0",
+                    "type": "float",
+                    "example": "0",
+                    "default": "10",
+                },
+                "min_deferral_seconds": {
+                    "description": (
+                        "The least time a deferred Runflow task stays deferred: the triggerer holds an "
+                        "event that comes sooner until this long after the task deferred, because Airflow "
+                        "fails some tasks resumed within seconds of deferring (apache/airflow#71580). "
+                        "0 sends events at once (docs/reliability.md, the defer race)."
+                    ),
+                    "version_added": "0.2.0",
+                    "type": "float",
+                    "example": "20",
+                    "default": "10",
+                },
             },
         }
     },

@@ -67,7 +67,7 @@ def simulate(batch: ModelBatch, interval: PollInterval | str, latency: float = 0
 
 def _simulate(batch: ModelBatch, interval: PollInterval, latency: float) -> dict[str, Any]:
     ends = batch.ends()
-    tracker = BatchTracker(["b"], deadline=SUBMITTED + 10 * batch.duration, submitted_at=SUBMITTED)
+    tracker = BatchTracker(["b"], deadline=SUBMITTED + 10 * batch.duration)
     now, polls = SUBMITTED + 0.5, 0  # the first poll leaves half a second after the POST
     while True:
         polls += 1

@@ -100,7 +100,14 @@ def media_folder(entries: list[dict[str, Any]]) -> str | None:
     return paths[0].removeprefix("file://").rsplit("/", 1)[0] if paths else None
 
 
-def _report(where: str, run_id: str, state: str, found: dict[str, Any], log: Path, show_all: bool) -> None:
+def _batch_link(url: str | None, real: bool) -> str:
+    """The "Runflow batch" link; the emulator's stands in for a dashboard that does not exist, and says so."""
+    if real or not url:
+        return f"Batch link: {url or 'none given'}"
+    return f"Batch link: {url} (the emulator's stand-in: Runflow's dashboard, which it has not, would open there)"
+
+
+def _report(where: str, run_id: str, state: str, found: dict[str, Any], log: Path, show_all: bool, real: bool) -> None:
     entries, summary = found["return_value"] or [], found["summary"] or {}
     print(f"\nRunflow: {where}\nDAG run {run_id}: {state}\n")
     print("\n".join(result_lines(entries, show_all)))
@@ -112,7 +119,7 @@ def _report(where: str, run_id: str, state: str, found: dict[str, Any], log: Pat
     print(
         f"Outputs: XCom 'return_value' of task '{TASK_ID}' (one entry per input, in input order), "
         f"each handed to a mapped 'publish' task; summary in XCom 'summary'.\n"
-        f"Batch link: {found['runflow_batch_url']}\nFull Airflow log: {log}"
+        f"{_batch_link(found['runflow_batch_url'], real)}\nFull Airflow log: {log}"
     )
     stored = sum(1 for entry in entries for record in entry.get("media") or [] if record.get("path"))
     print(f"Images kept: {stored} files in {media_folder(entries)}" if stored else "Images kept: none")
@@ -135,7 +142,7 @@ def main() -> int:
             subprocess.run([AIRFLOW, "dags", "test", DAG_ID], stdout=out, stderr=subprocess.STDOUT, check=False)
         run_id, state = _latest_run()
         found = _results(run_id)
-    _report(where, run_id, state, found, log, args.all)
+    _report(where, run_id, state, found, log, args.all, args.real)
     return 0 if state == "success" else 1
 
 

@@ -37,3 +37,19 @@ def xcom(run: DagRun, task_id: str, key: str = "return_value", map_index: int = 
         )
         row = session.scalars(query).first()
         return None if row is None else XComModel.deserialize_value(row)
+
+
+def asset_events(uri: str) -> list[dict[str, Any]]:
+    """Each event recorded on the asset ``uri``, oldest first: its ``extra`` and where it came from."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(AssetEvent.extra, AssetEvent.source_dag_id, AssetEvent.source_run_id)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetModel.uri == uri)
+            .order_by(AssetEvent.id)
+        )
+        return [{"extra": extra, "dag_id": dag_id, "run_id": run_id} for extra, dag_id, run_id in rows]

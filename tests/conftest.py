@@ -33,6 +33,9 @@ os.environ.update(
         "AIRFLOW__CORE__DAGS_FOLDER": str(_DAGS),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        # The "deferred" scenarios must defer: their batches last a fraction of the default worker wait,
+        # which tests/operators/test_deferral.py covers.
+        "AIRFLOW__RUNFLOW__WORKER_WAIT_SECONDS": "0",
     }
 )
 os.environ.pop("AIRFLOW_CONN_RUNFLOW_DEFAULT", None)

@@ -28,12 +28,6 @@ class RunflowItemsFailedError(RunflowError):
     """More items failed than the failure policy allows."""
 
 
-def _settled(state: BatchState) -> bool:
-    """Whether every item of a batch ended, so its items alone tell what happened."""
-    done = (state.items_succeeded or 0) + (state.items_failed or 0) + (state.items_cancelled or 0)
-    return state.items_total is not None and done == state.items_total
-
-
 def finished_batches(event: dict[str, Any], *, judge_items: bool = False) -> list[BatchState]:
     """The batches of a final event, or the error that event stands for.
 
@@ -49,7 +43,7 @@ def finished_batches(event: dict[str, Any], *, judge_items: bool = False) -> lis
     failed = [
         s
         for s in states
-        if normalize_status(s.status) in {f.value for f in BATCH_FAILURES} and not (judge_items and _settled(s))
+        if normalize_status(s.status) in {f.value for f in BATCH_FAILURES} and not (judge_items and s.settled)
     ]
     if failed:
         details = "; ".join(
@@ -63,14 +57,8 @@ def finished_batches(event: dict[str, Any], *, judge_items: bool = False) -> lis
 
 def summarize(tally: Tally, states: list[BatchState], seconds: float) -> dict[str, Any]:
     """The ``summary`` XCom of the operator and the sensor: counts by outcome, cost, batches and duration."""
-    counts = tally.statuses
-    known = ("succeeded", "failed", "cancelled")
     return {
-        "total": tally.total,
-        "succeeded": counts.get("succeeded", 0),
-        "failed": counts.get("failed", 0),
-        "cancelled": counts.get("cancelled", 0),
-        "other": sum(v for k, v in counts.items() if k not in known),
+        **tally.counts(),
         "cost": str(tally.cost),
         "batch_ids": [s.batch_id for s in states],
         "statuses": {s.batch_id: s.status for s in states},

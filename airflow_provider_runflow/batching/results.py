@@ -16,6 +16,11 @@ from airflow_provider_runflow.client.models import BatchItemRow
 ITEM_FIELDS = "id,batch_id,sequence_index,run_id,status_code,client_ref,output,error,cost"
 """Projection for the items endpoint: what a result entry needs, without echoing the inputs back."""
 
+ITEM_OUTCOMES = ("succeeded", "failed", "cancelled")
+"""The states an item ends in; an item in any other state counts as ``other``."""
+COUNTS = ("total", *ITEM_OUTCOMES, "other")
+"""The counts of a run, as the ``summary``, the asset events and the lineage facet name them."""
+
 
 class RunflowMissingItemsError(RunflowError):
     """Runflow returned fewer, more or conflicting items than the batch holds: nothing is silently lost."""
@@ -69,13 +74,9 @@ class Tally:
         """Counts and cost from finished batches' own fields, for a wait that fetches no items (the sensor)."""
         tally = cls()
         for state in states:
-            done = {
-                "succeeded": state.items_succeeded,
-                "failed": state.items_failed,
-                "cancelled": state.items_cancelled,
-            }
-            tally.statuses.update({status: count or 0 for status, count in done.items()})
-            tally.statuses["other"] += max(0, (state.items_total or 0) - sum(count or 0 for count in done.values()))
+            ended = (state.items_succeeded, state.items_failed, state.items_cancelled)
+            tally.statuses.update({status: count or 0 for status, count in zip(ITEM_OUTCOMES, ended, strict=True)})
+            tally.statuses["other"] += max(0, (state.items_total or 0) - state.done)
             tally.cost += Decimal(state.cost or 0)
         return tally
 
@@ -91,6 +92,11 @@ class Tally:
         """Keep a failed entry's identity and error, up to ``FAILED_ITEMS_KEPT``."""
         if len(self.failed) < FAILED_ITEMS_KEPT:
             self.failed.append(failed_item(entry))
+
+    def counts(self) -> dict[str, int]:
+        """Items by outcome, under the names of :data:`COUNTS`."""
+        ended = {status: self.statuses.get(status, 0) for status in ITEM_OUTCOMES}
+        return {"total": self.total, **ended, "other": self.total - sum(ended.values())}
 
     @property
     def total(self) -> int:

@@ -1,8 +1,8 @@
-"""Re-running failed items in rounds: which inputs each round ran, and what every round cost.
+"""A task's batches across rounds: which inputs each round ran, and what every round cost.
 
-A round is small enough to travel in a trigger's kwargs and its event: batch ids, item
-counts, the input index of each re-run item (none for round 0, which runs every input in
-order) and, once over, its batches' final states.
+The whole state is small JSON (batch ids, item counts, the input index of each re-run item and,
+once a round is over, its batches' final states), so it travels in the trigger's ``carry`` and
+comes back in its event: ``dag.test()`` resumes a task with the event alone.
 """
 
 from __future__ import annotations
@@ -20,16 +20,15 @@ RERUN_STATUSES = frozenset(status.value for status in BATCH_FAILURES)
 
 @dataclass
 class Round:
-    """One round of batches: round 0 runs every input; round k the items round k-1 left failed."""
+    """One round of batches: round 0 runs every input; a later round the items an earlier one left failed."""
 
     number: int
     batch_ids: list[str]
     expected_items: list[int]
     indices: list[int] | None = None
+    """The input index of each item, in order across the batches; None: every input in order (round 0)."""
     batches: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    """The batches' final states (``BatchState`` as JSON), once the round is over."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Round:
@@ -57,10 +56,44 @@ class Round:
         }
 
 
-def attempts(rounds: list[Round]) -> dict[int, int]:
-    """Re-runs per input index (an input absent ran once)."""
-    counted: dict[int, int] = {}
-    for later in rounds[1:]:
-        for index in later.indices or []:
-            counted[index] = counted.get(index, 0) + 1
-    return counted
+@dataclass
+class RunState:
+    """Every round of a task so far, and when its first batches were submitted (the deadline counts from it)."""
+
+    submitted_at: float
+    rounds: list[Round]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunState:
+        return cls(float(data["submitted_at"]), [Round.from_json(r) for r in data["rounds"]])
+
+    @classmethod
+    def of_event(cls, event: dict[str, Any], now: float) -> RunState:
+        """The state a wait's event carries back; a task deferred by version 0.1.0 carries none, and its
+        event's batches are its one round (submitted ``now``, as far as the summary can tell)."""
+        carry = event.get("carry")
+        if isinstance(carry, dict) and "rounds" in carry:
+            return cls.from_json(carry)
+        batches = event.get("batches") or []
+        counts = [int(b.get("expected_items") or b.get("items_total") or 0) for b in batches]
+        return cls(now, [Round(0, [str(b["batch_id"]) for b in batches], counts)])
+
+    @property
+    def last(self) -> Round:
+        return self.rounds[-1]
+
+    @property
+    def batch_ids(self) -> list[str]:
+        """Every batch of every round, in the order they were created."""
+        return [batch_id for r in self.rounds for batch_id in r.batch_ids]
+
+    def attempts(self) -> dict[int, int]:
+        """Runs per input index that ran more than once."""
+        counted: dict[int, int] = {}
+        for later in self.rounds[1:]:
+            for index in later.indices or []:
+                counted[index] = counted.get(index, 1) + 1
+        return counted

@@ -24,14 +24,15 @@ EventStatus = Literal["success", "timeout", "error"]
 class BatchEvent(TypedDict):
     """The one event a wait ends with; JSON-only so it survives the triggerer.
 
-    It carries all the task needs to finish (``submitted_at``, each batch's ``expected_items``):
-    ``dag.test()`` resumes a deferred task with the event alone, without ``defer(kwargs=...)``.
+    It carries all the task needs to go on (each batch's ``expected_items``, and ``carry``, the
+    task's own state handed back unchanged): ``dag.test()`` resumes a deferred task with the
+    event alone, without ``defer(kwargs=...)``.
     """
 
     status: EventStatus
     message: str
     batches: list[dict[str, Any]]
-    submitted_at: float | None
+    carry: Any
 
 
 @dataclass
@@ -61,6 +62,11 @@ class BatchState:
         """Items that reached an end (succeeded, failed or cancelled)."""
         return (self.items_succeeded or 0) + (self.items_failed or 0) + (self.items_cancelled or 0)
 
+    @property
+    def settled(self) -> bool:
+        """Every item ended, so the items alone tell what happened to the batch."""
+        return self.items_total is not None and self.done == self.items_total
+
     def describe(self) -> str:
         done = self.done
         total = "?" if self.items_total is None else self.items_total
@@ -78,7 +84,7 @@ class BatchTracker:
     :param max_poll_failures: transient poll failures in a row (after the client's own retries)
         that end the wait with an error; whatever the retry classifier calls permanent ends it at once.
     :param expected_items: how many items each batch was created with, when known (in event and states).
-    :param submitted_at: when the batches were submitted (epoch seconds), passed on in the event.
+    :param carry: a JSON value the waiting task gets back in the event, unchanged.
     """
 
     def __init__(
@@ -88,7 +94,7 @@ class BatchTracker:
         max_poll_failures: int = 5,
         *,
         expected_items: Sequence[int] | None = None,
-        submitted_at: float | None = None,
+        carry: Any = None,
     ) -> None:
         if not batch_ids:
             raise ValueError("batch_ids must not be empty")
@@ -96,7 +102,7 @@ class BatchTracker:
             raise ValueError("expected_items must give one count per batch")
         counts = list(expected_items) if expected_items is not None else [None] * len(batch_ids)
         self.states = {batch_id: BatchState(batch_id, n) for batch_id, n in zip(batch_ids, counts, strict=True)}
-        self.submitted_at = submitted_at
+        self.carry = carry
         self.deadline = deadline
         self.max_poll_failures = max_poll_failures
         self._fatal: str | None = None
@@ -201,10 +207,14 @@ class BatchTracker:
             f"{succeeded + failed}/{total} items done ({succeeded} succeeded, {failed} failed or cancelled)"
         )
 
+    def round_over(self, now: float) -> tuple[str | None, BatchEvent | None]:
+        """What a round of polls came to at ``now``: a progress line to log, and the final event, if any."""
+        return self.progress(now), self.outcome(now)
+
     def error(self, message: str) -> BatchEvent:
         """An error event for a wait that could not start (e.g. no connection), naming its batches."""
         return self._event("error", message)
 
     def _event(self, status: EventStatus, message: str) -> BatchEvent:
         batches = [asdict(s) for s in self.states.values()]
-        return {"status": status, "message": message, "batches": batches, "submitted_at": self.submitted_at}
+        return {"status": status, "message": message, "batches": batches, "carry": self.carry}

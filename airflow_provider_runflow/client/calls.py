@@ -69,11 +69,17 @@ def _segment(value: str, what: str) -> str:
     return quote(value.strip(), safe="")
 
 
-def create_batch(model: str, request: CreateBatchRequest, idempotency_key: str | None = None) -> ApiCall[Batch]:
-    """``POST /v1/models/{owner}/{slug}/batches``; only retried when ``idempotency_key`` is set."""
+def create_batch(
+    model: str, request: CreateBatchRequest, idempotency_key: str | None = None, *, checked: bool = False
+) -> ApiCall[Batch]:
+    """``POST /v1/models/{owner}/{slug}/batches``; only retried when ``idempotency_key`` is set.
+
+    ``request`` is checked locally first, naming every bad item and field, unless ``checked`` says it
+    already was: the operator checks all of a task's inputs once, then cuts its batches from them.
+    """
     owner, slug = parse_model_ref(model)
-    # Checked here too: a CreateBatchRequest built directly would have pydantic send NaN as null.
-    request = build_batch_request(request.input, request.metadata, request.callback_url)
+    if not checked:
+        request = build_batch_request(request.input, request.metadata, request.callback_url)
     path = f"/v1/models/{quote(owner, safe='')}/{quote(slug, safe='/')}/batches"
     body = json_body(request.model_dump(mode="json", exclude_none=True))
     call = ApiCall("POST", path, Batch.model_validate_json, body=body, headers=_JSON, replayable=False)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
@@ -25,6 +27,7 @@ from airflow_provider_runflow.client import (
     RunflowNotFoundError,
     calls,
 )
+from airflow_provider_runflow.client.config import normalize_base_url
 
 
 def _extra(extra: Mapping[str, Any], name: str) -> Any:
@@ -39,14 +42,13 @@ def base_url_of(host: str | None, port: int | None, schema: str | None) -> str |
     The URI form cannot carry a scheme in the host, so ``runflow://:KEY@127.0.0.1:8000/http``
     (``schema`` = ``http``) means ``http://127.0.0.1:8000``; a bare host means https.
     """
-    if not host:
+    if not host or not host.strip():
         return None
-    host = host.strip().rstrip("/")
-    if "://" not in host:
-        host = f"{(schema or 'https').strip().lower()}://{host}"
-    if port and host.count(":") < 2:
-        host = f"{host}:{port}"
-    return host
+    host = host.strip()
+    parts = urlsplit(normalize_base_url(host if "://" in host or not schema else f"{schema.strip().lower()}://{host}"))
+    if port and parts.port is None:
+        parts = parts._replace(netloc=f"{parts.netloc}:{port}")
+    return urlunsplit(parts)
 
 
 def callback_secrets_of(extra: Mapping[str, Any]) -> tuple[str, ...]:
@@ -133,21 +135,28 @@ class RunflowHook(BaseHook):
         with self.get_conn() as client:
             return client.send(calls.redeliver_batch_callback(batch_id))
 
-    def wait(self, tracker: BatchTracker, poll_interval: PollInterval) -> BatchEvent:
-        """Poll until the wait is over, from a worker: the blocking twin of the trigger, same tracker."""
+    def wait(self, tracker: BatchTracker, poll_interval: PollInterval, until: float = math.inf) -> BatchEvent | None:
+        """Poll until the wait is over, from a worker: the blocking twin of the trigger, same tracker.
+
+        ``until`` (epoch seconds) ends it early, with None, when the next poll would come later:
+        a deferrable task looks on the worker first and hands what is left to the triggerer.
+        """
         with self.get_conn() as client:
             while (event := self.poll(client, tracker)) is None:
-                time.sleep(tracker.pause(time.time(), poll_interval))
+                pause = tracker.pause(time.time(), poll_interval)
+                if time.time() + pause > until:
+                    return None
+                time.sleep(pause)
         return event
 
     def poll(self, client: RunflowClient, tracker: BatchTracker) -> BatchEvent | None:
         """One round: every pending batch polled once, progress logged; the final event once the wait is over."""
         for batch_id in tracker.pending():
             client.send(tracker.poll(batch_id))
-        now = time.time()
-        if line := tracker.progress(now):
+        line, event = tracker.round_over(time.time())
+        if line:
             self.log.info(line)
-        return tracker.outcome(now)
+        return event
 
     @cached_property
     def dashboard_url(self) -> str | None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperatorLink
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import BaseOperator, TaskInstanceKey
+    from airflow.providers.common.compat.sdk import BaseOperator, Context, TaskInstanceKey
 
 XCOM_BATCH_URL = "runflow_batch_url"
 _HUMAN_LINK_KEYS = ("dashboard", "html", "web", "app", "ui")
@@ -22,6 +22,16 @@ def batch_url(batch_id: str, links: dict[str, Any] | None, dashboard_url: str | 
         return f"{dashboard_url.rstrip('/')}/batches/{batch_id}"
     self_link = (links or {}).get("self")
     return self_link if isinstance(self_link, str) else None
+
+
+def publish_batch_url(
+    task: BaseOperator, context: Context, batch_id: str, links: dict[str, Any] | None, dashboard_url: str | None
+) -> None:
+    """Where a person can see the task's first batch, once known: on the task (for :class:`RunflowBatchLink`)
+    and as the ``runflow_batch_url`` XCom."""
+    if url := batch_url(batch_id, links, dashboard_url):
+        task.runflow_batch_url = url
+        context["ti"].xcom_push(key=XCOM_BATCH_URL, value=url)
 
 
 class RunflowBatchLink(BaseOperatorLink):

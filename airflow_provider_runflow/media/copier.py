@@ -24,7 +24,7 @@ from airflow_provider_runflow.media.fetch import (
 )
 from airflow_provider_runflow.media.folder import Folder
 from airflow_provider_runflow.media.manifest import Manifest
-from airflow_provider_runflow.media.options import MediaOptions
+from airflow_provider_runflow.media.options import MediaOptions, failed_items
 from airflow_provider_runflow.media.plan import FileJob, file_jobs, with_media
 from airflow_provider_runflow.media.refresh import FreshUrls
 from airflow_provider_runflow.media.stored import Listed, already_stored, listed_files
@@ -72,6 +72,9 @@ class MediaCopier:
         self.loop = ThreadPoolExecutor(1, thread_name_prefix="runflow-media")
         self.earlier: dict[str, Listed] | None = None
         self.manifest = Manifest(uuid.uuid4().hex[:8])
+        self.failed: list[str] = []
+        """One line per item whose media could not be copied (see ``options.failed_items``)."""
+        self.stored_files = self.stored_bytes = self.failed_files = 0
 
     def __enter__(self) -> MediaCopier:
         return self
@@ -79,6 +82,14 @@ class MediaCopier:
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.loop.shutdown(wait=True, cancel_futures=True)
         self.io.shutdown(wait=True, cancel_futures=True)
+        if self.stored_files or self.failed_files:
+            log.info(
+                "Media in all: %d file(s), %d bytes in %s; %d failed",
+                self.stored_files,
+                self.stored_bytes,
+                self.folder.uri,
+                self.failed_files,
+            )
 
     def add_media(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``entries`` with ``media`` records; ``options.concurrency`` downloads run at a time."""
@@ -92,8 +103,19 @@ class MediaCopier:
         records = self.loop.submit(run_loop, self._copy_all(jobs)).result()
         failed = sum(1 for record in records if record.get("error"))
         total = sum(record.get("bytes") or 0 for record in records)
-        log.info("Media: %d file(s), %d bytes in %s; %d failed", len(jobs) - failed, total, self.folder.uri, failed)
-        return with_media(entries, jobs, records)
+        self.stored_files, self.stored_bytes = self.stored_files + len(jobs) - failed, self.stored_bytes + total
+        self.failed_files += failed
+        log.info(
+            "Media: %d file(s), %d bytes; %d failed (so far %d file(s), %d failed)",
+            len(jobs) - failed,
+            total,
+            failed,
+            self.stored_files,
+            self.failed_files,
+        )
+        entries = with_media(entries, jobs, records)
+        self.failed.extend(failed_items(entries))
+        return entries
 
     async def _copy_all(self, jobs: list[FileJob]) -> list[dict[str, Any]]:
         # The session's pool holds ``concurrency`` connections, so that many files download at once;

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from airflow_provider_runflow.client.errors import RunflowError
 from airflow_provider_runflow.media.layout import MEDIA_TYPES
 from airflow_provider_runflow.media.select import MediaSelector
 
@@ -47,6 +48,10 @@ class MediaOptions:
             raise ValueError(f"on_error must be 'fail' or 'continue', got {self.on_error!r}")
         if isinstance(self.select, str):
             raise ValueError("select must be a list of keys or paths, or a callable, not a single string")
+
+
+class RunflowMediaError(RunflowError):
+    """Some items' media could not be copied (``on_error="fail"``); the message names them."""
 
 
 def failed_items(entries: list[dict[str, Any]]) -> list[str]:

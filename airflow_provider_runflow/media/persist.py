@@ -6,12 +6,12 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException, ObjectStoragePath
+from airflow.providers.common.compat.sdk import ObjectStoragePath
 
 from airflow_provider_runflow.client import RunflowClient
 from airflow_provider_runflow.media.copier import MediaCopier
 from airflow_provider_runflow.media.layout import MediaScope
-from airflow_provider_runflow.media.options import MediaOptions, failed_items, failure_message
+from airflow_provider_runflow.media.options import MediaOptions, RunflowMediaError, failure_message
 from airflow_provider_runflow.media.refresh import FreshUrls
 
 if TYPE_CHECKING:
@@ -33,23 +33,21 @@ def open_copier(media_path: str, context: Context, options: MediaOptions, client
     return MediaCopier(folder, options, FreshUrls(client, options.select))
 
 
-def persisted(
-    batches: Iterable[list[dict[str, Any]]], copier: MediaCopier, failed: list[str]
-) -> Iterator[list[dict[str, Any]]]:
-    """Each batch's entries with their media copied; items whose media failed are appended to ``failed``."""
+def persisted(batches: Iterable[list[dict[str, Any]]], copier: MediaCopier) -> Iterator[list[dict[str, Any]]]:
+    """Each batch's entries with their media copied; the copier keeps the items whose media failed."""
     for entries in batches:
-        with_media = copier.add_media(entries)
-        failed.extend(failed_items(with_media))
-        yield with_media
+        yield copier.add_media(entries)
 
 
-def check_media(failed: list[str], media_path: str, options: MediaOptions) -> None:
-    """Apply ``options.on_error`` once every item was tried: fail naming the items, or log them."""
-    message = failure_message(failed, media_path)
-    if message is not None and options.on_error == "fail":
-        raise AirflowException(message)
-    if message is not None:
-        log.warning("%s", message)
+def media_error(copier: MediaCopier, media_path: str, options: MediaOptions) -> RunflowMediaError | None:
+    """Once every item was tried, by ``options.on_error``: the error naming the failed items, or None (logged)."""
+    message = failure_message(copier.failed, media_path)
+    if message is None:
+        return None
+    if options.on_error == "fail":
+        return RunflowMediaError(message)
+    log.warning("%s", message)
+    return None
 
 
 def persist_media(
@@ -73,8 +71,8 @@ def persist_media(
 
         context = get_current_context()
     options = options or MediaOptions()
-    failed: list[str] = []
     with RunflowHook(runflow_conn_id).get_conn() as client, open_copier(media_path, context, options, client) as copier:
-        result = [entry for batch in persisted([list(entries)], copier, failed) for entry in batch]
-    check_media(failed, media_path, options)
+        result = [entry for batch in persisted([list(entries)], copier) for entry in batch]
+    if error := media_error(copier, media_path, options):
+        raise error
     return result

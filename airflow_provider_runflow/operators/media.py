@@ -11,8 +11,9 @@ from airflow_provider_runflow.batching.results import Tally
 from airflow_provider_runflow.client import calls
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.media.options import MediaOptions
-from airflow_provider_runflow.media.persist import check_media, open_copier, persisted
-from airflow_provider_runflow.operators.collection import batch_entries
+from airflow_provider_runflow.media.persist import media_error, open_copier, persisted
+from airflow_provider_runflow.steps.entries import batch_entries
+from airflow_provider_runflow.steps.outcomes import ending_as_airflow
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -50,11 +51,12 @@ class RunflowPersistMediaOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         ids = [self.batch_ids] if isinstance(self.batch_ids, str) else [str(b) for b in self.batch_ids]
-        failed: list[str] = []
-        with RunflowHook(self.runflow_conn_id).get_conn() as client:
+        with ending_as_airflow(), RunflowHook(self.runflow_conn_id).get_conn() as client:
             counts = [client.send(calls.poll_batch(batch_id)).items_total or 0 for batch_id in ids]
             with open_copier(str(self.media_path), context, self.media, client) as copier:
-                batches = persisted(batch_entries(client, ids, counts, Tally()), copier, failed)
-                entries = [entry for batch in batches for entry in batch]
-        check_media(failed, str(self.media_path), self.media)
+                entries = [
+                    entry for batch in persisted(batch_entries(client, ids, counts, Tally()), copier) for entry in batch
+                ]
+            if error := media_error(copier, str(self.media_path), self.media):
+                raise error
         return entries

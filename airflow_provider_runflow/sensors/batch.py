@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_runflow.batch_events import DEFER_GRACE, BatchWaiterMixin, failed_entries
+from airflow_provider_runflow.batching.outcome import finished_batches
 from airflow_provider_runflow.batching.pacing import PollInterval, check_poll_interval
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
-from airflow_provider_runflow.batching.tracker import BatchState, BatchTracker
+from airflow_provider_runflow.batching.tracker import BatchTracker
 from airflow_provider_runflow.hooks.runflow import RunflowHook
-from airflow_provider_runflow.links.batch import RunflowBatchLink
-from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
+from airflow_provider_runflow.links.batch import RunflowBatchLink, publish_batch_url
+from airflow_provider_runflow.steps.entries import failed_entries
+from airflow_provider_runflow.steps.finish import Collected, finish
+from airflow_provider_runflow.steps.outcomes import ending_as_airflow
+from airflow_provider_runflow.steps.waiting import Wait, wait
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -28,7 +31,7 @@ def _started(context: Context) -> float | None:
     return None if start is None else start.timestamp()
 
 
-class RunflowBatchSensor(BatchWaiterMixin, BaseSensorOperator):
+class RunflowBatchSensor(BaseSensorOperator):
     """Wait until Runflow batches are terminal; deferrable by default. Returns the batches' summary.
 
     The summary is also pushed as the ``summary`` XCom, the same keys as the operator's.
@@ -65,10 +68,12 @@ class RunflowBatchSensor(BatchWaiterMixin, BaseSensorOperator):
         self.deferrable = deferrable
         self.poll_interval = check_poll_interval(poll_interval)
         self.policy = FailurePolicy(max_failed_items, max_failed_ratio)
+        self.runflow_batch_url: str | None = None
 
-    resubmits = False
-    """A retry waits for the same batches: it never creates any."""
-    is_sensor = True
+    @cached_property
+    def hook(self) -> RunflowHook:
+        """One hook per task run, so the connection is looked up once, not per request."""
+        return RunflowHook(self.runflow_conn_id)
 
     def _ids(self) -> list[str]:
         ids = [self.batch_ids] if isinstance(self.batch_ids, str) else list(self.batch_ids or [])
@@ -77,36 +82,40 @@ class RunflowBatchSensor(BatchWaiterMixin, BaseSensorOperator):
         return ids
 
     def execute(self, context: Context) -> Any:
+        """Deferrable: wait ``[runflow] worker_wait_seconds`` here first (batches made elsewhere are often done),
+        then on the triggerer; otherwise poke as Airflow's sensors do."""
         if not self.deferrable:
             return super().execute(context)
-        self.defer(
-            trigger=RunflowBatchTrigger(
-                batch_ids=self._ids(),
-                deadline=time.time() + float(self.timeout),
-                runflow_conn_id=self.runflow_conn_id,
-                poll_interval=self.poll_interval,
-                submitted_at=_started(context),
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout) + DEFER_GRACE),
-        )
+        carry = {"started_at": _started(context)}
+        what = Wait(self._ids(), time.time() + float(self.timeout), carry=carry, poll_interval=self.poll_interval)
+        with ending_as_airflow(sensor=True):
+            return self._finish(context, dict(wait(self, self.hook, what, deferrable=True)))
+
+    def execute_complete(self, context: Context, event: dict[str, Any], **_: Any) -> Any:
+        with ending_as_airflow(sensor=True):
+            return self._finish(context, event)
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        tracker = BatchTracker(self._ids(), deadline=float("inf"), submitted_at=_started(context))
+        tracker = BatchTracker(self._ids(), deadline=float("inf"), carry={"started_at": _started(context)})
         with self.hook.get_conn() as client:
             event = self.hook.poll(client, tracker)
         if event is None:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self.execute_complete(context, dict(event)))
 
-    def collect(self, context: Context, states: list[BatchState]) -> tuple[Any, Tally]:
+    def _finish(self, context: Context, event: dict[str, Any]) -> Any:
         """The summary is the result, counted from the batches' own fields.
 
         Only the items of batches that report failures are read, to name them as the operator
         does: the sensor does not know the inputs, so an item's index counts across its batches.
         """
+        if batches := event.get("batches"):
+            publish_batch_url(self, context, batches[0]["batch_id"], batches[0].get("links"), self.hook.dashboard_url)
+        states = finished_batches(event)
         tally = Tally.of_batches(states)
         with self.hook.get_conn() as client:
             for entry in failed_entries(client, states):
                 tally.note_failed(entry)
-        return None, tally
+        started_at = (event.get("carry") or {}).get("started_at")
+        value, _ = finish(context, states, Collected(None, tally), self.policy, started_at, self.log)
+        return value

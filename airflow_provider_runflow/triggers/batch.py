@@ -22,7 +22,7 @@ class RunflowBatchTrigger(BaseTrigger):
     """Poll Runflow batches until all are terminal, the deadline passes, or polling fails for good.
 
     Yields exactly one event, ``{"status": "success" | "timeout" | "error", "message", "batches",
-    "submitted_at"}``, with all the task needs to finish (each batch's ``expected_items`` too).
+    "carry"}``, with all the task needs to go on (each batch's ``expected_items`` too).
     Everything it needs is in :meth:`serialize` (never the API key, never the inputs), and the
     deadline is wall-clock time, because the trigger may resume in another triggerer process.
 
@@ -35,9 +35,9 @@ class RunflowBatchTrigger(BaseTrigger):
     :param poll_concurrency: how many batches of this trigger are polled at once.
     :param cancel_on_kill: cancel the batches' unfinished runs when a user kills the task (service keys only).
     :param expected_items: how many items each batch was created with, handed back in the event.
-    :param submitted_at: when the batches were submitted (epoch seconds), handed back in the event.
-    :param rounds: the operator's retry rounds so far (``batching.rounds.Round`` as JSON), handed back
-        in the event as ``rounds``: ``dag.test()`` resumes a task with the event alone.
+    :param carry: a JSON value the task needs when it resumes, handed back in the event unchanged (the
+        operator's rounds so far; the sensor's start): ``dag.test()`` resumes a task with the event alone.
+    :param resume_after: epoch seconds before which a triggerer does not send the event (see :meth:`run`).
     """
 
     def __init__(
@@ -51,8 +51,8 @@ class RunflowBatchTrigger(BaseTrigger):
         poll_concurrency: int = 10,
         cancel_on_kill: bool = False,
         expected_items: list[int] | None = None,
-        submitted_at: float | None = None,
-        rounds: list[dict[str, Any]] | None = None,
+        carry: Any = None,
+        resume_after: float | None = None,
     ) -> None:
         super().__init__()
         if not batch_ids:
@@ -67,8 +67,8 @@ class RunflowBatchTrigger(BaseTrigger):
         self.poll_concurrency = poll_concurrency
         self.cancel_on_kill = cancel_on_kill
         self.expected_items = expected_items
-        self.submitted_at = submitted_at
-        self.rounds = rounds
+        self.carry = carry
+        self.resume_after = resume_after
         self._tracker()  # refuses an expected_items that does not match batch_ids, now
         # One logger for the class: Airflow's per-instance one costs ~9 objects per deferred task, and a
         # triggerer files each line under its trigger by the log context it binds per trigger, not by logger.
@@ -86,8 +86,8 @@ class RunflowBatchTrigger(BaseTrigger):
                 "poll_concurrency": self.poll_concurrency,
                 "cancel_on_kill": self.cancel_on_kill,
                 "expected_items": self.expected_items,
-                "submitted_at": self.submitted_at,
-                "rounds": self.rounds,
+                "carry": self.carry,
+                "resume_after": self.resume_after,
             },
         )
 
@@ -97,25 +97,32 @@ class RunflowBatchTrigger(BaseTrigger):
             self.deadline,
             self.max_poll_failures,
             expected_items=self.expected_items,
-            submitted_at=self.submitted_at,
+            carry=self.carry,
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until the wait is over; in a triggerer, send the event no sooner than ``resume_after``.
+
+        Airflow fails some tasks resumed within seconds of deferring: the worker's "success" for the
+        deferring try, processed after the resumed try was queued, reads as a task killed externally
+        (apache/airflow#66374, #71580, #72716). ``dag.test()`` runs no scheduler, so no hold there.
+        """
+        event = await self._wait()
+        if self.resume_after is not None and getattr(self, "task_instance", None) is not None:
+            await asyncio.sleep(max(0.0, self.resume_after - time.time()))
+        yield TriggerEvent(dict(event))
+
+    async def _wait(self) -> BatchEvent:
         tracker = self._tracker()
         try:
             borrowed = SharedClient(await RunflowHook(self.runflow_conn_id).aclient_config())
         except Exception as err:  # a missing or broken connection must end in an event, not a crash
-            yield self._final(tracker.error(f"Connection {self.runflow_conn_id!r}: {err}"))
-            return
+            return tracker.error(f"Connection {self.runflow_conn_id!r}: {err}")
         async with borrowed as client:
             # Polling a remote API: there is no local event to wait on instead.
             while (event := await self._poll(client, tracker)) is None:  # noqa: ASYNC110
                 await asyncio.sleep(tracker.pause(time.time(), self.poll_interval))
-        yield self._final(event)
-
-    def _final(self, event: BatchEvent) -> TriggerEvent:
-        """The one event, carrying the rounds when there are any."""
-        return TriggerEvent(dict(event) if self.rounds is None else {**event, "rounds": self.rounds})
+        return event
 
     async def _poll(self, client: AsyncRunflowClient, tracker: BatchTracker) -> BatchEvent | None:
         """Fetch every pending batch once, at most ``poll_concurrency`` at a time; the final event, if any."""
@@ -130,10 +137,10 @@ class RunflowBatchTrigger(BaseTrigger):
                     await client.send(tracker.poll(batch_id))
 
             await asyncio.gather(*(poll(batch_id) for batch_id in pending))
-        now = time.time()
-        if line := tracker.progress(now):
+        line, event = tracker.round_over(time.time())
+        if line:
             self.log.info(line)
-        return tracker.outcome(now)
+        return event
 
     async def on_kill(self) -> None:
         """A user killed the deferred task (Airflow 3.3+; never on a triggerer restart).

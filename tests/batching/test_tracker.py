@@ -126,11 +126,11 @@ def test_whatever_the_retry_classifier_calls_permanent_ends_the_wait_at_once(
     assert is_transient(error) is not ends_at_once
 
 
-def test_the_event_carries_submission_time_and_expected_items() -> None:
-    tracker = BatchTracker(["a", "b"], deadline=100.0, expected_items=[100, 7], submitted_at=42.5)
+def test_the_event_hands_back_the_carry_and_the_expected_items() -> None:
+    tracker = BatchTracker(["a", "b"], deadline=100.0, expected_items=[100, 7], carry={"started_at": 42.5})
     tracker.observe("a", batch("succeeded", items_succeeded=10))
     tracker.observe("b", batch("succeeded", items_succeeded=10))
     event = tracker.outcome(now=1.0)
     assert event is not None
-    assert event["submitted_at"] == 42.5
+    assert event["carry"] == {"started_at": 42.5}
     assert [b["expected_items"] for b in event["batches"]] == [100, 7]

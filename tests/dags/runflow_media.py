@@ -6,7 +6,7 @@ import datetime
 import time
 from typing import Any
 
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, Asset, task
 
 from airflow_provider_runflow.media import MediaOptions, persist_media
 from airflow_provider_runflow.operators.batch import RunflowBatchOperator
@@ -59,6 +59,7 @@ with _dag("rf_media_jsonl"):
         inputs=images(120),
         media_path=MEDIA_PATH,
         output_path="{{ var.value.runflow_output_path }}",
+        outlets=[Asset("rf-media-jsonl")],
         **FAST,
     )
 

@@ -70,6 +70,9 @@ with _dag("rf_deadline"):
 with _dag("rf_slow"):
     RunflowBatchOperator(task_id="run", model=MODEL, inputs=texts(150, run_seconds=3), **FAST)
 
+with _dag("rf_two_seconds"):
+    RunflowBatchOperator(task_id="run", model=MODEL, inputs=texts(3, run_seconds=2), **FAST)
+
 with _dag("rf_retry_reattach"):
     RunflowBatchOperator(
         task_id="run",

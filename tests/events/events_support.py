@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from airflow.sdk import DAG
 
 SECRET, NEXT_SECRET = "whsec_current_0123456789abcdef", "whsec_next_fedcba9876543210"
 """The webhook secrets of the receiver tests' connections (``conftest.CONNECTIONS``)."""
-
-
-def asset_events(uri: str) -> list[dict[str, Any]]:
-    """Each event recorded on the asset ``uri``, oldest first: its ``extra`` and where it came from."""
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        rows = session.execute(
-            select(AssetEvent.extra, AssetEvent.source_dag_id, AssetEvent.source_run_id)
-            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-            .where(AssetModel.uri == uri)
-            .order_by(AssetEvent.id)
-        )
-        return [{"extra": extra, "dag_id": dag_id, "run_id": run_id} for extra, dag_id, run_id in rows]
 
 
 def events_dag(dag_id: str) -> DAG:

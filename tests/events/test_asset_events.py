@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from airflow_support import xcom
-from events_support import asset_events, events_dag
+from airflow_support import asset_events, xcom
+from events_support import events_dag
 
 from airflow_provider_runflow.assets.runflow import model_asset_uri
 from airflow_provider_runflow.emulator import RunflowEmulator
@@ -34,6 +34,7 @@ def test_producer_records_the_run_on_its_asset_and_the_models_asset_and_the_cons
         "results": "output_path",
         "output_path": manifest["output_path"],
         "media_path": None,
+        "media_folder": None,
     }
     [event] = [e for e in asset_events("runflow-product-shots") if e["run_id"] == run.run_id]
     assert event == {"extra": expected, "dag_id": "example_runflow_assets_producer", "run_id": run.run_id}

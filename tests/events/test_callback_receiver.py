@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from events_support import NEXT_SECRET, SECRET, asset_events
+from airflow_support import asset_events
+from events_support import NEXT_SECRET, SECRET
 from fastapi.testclient import TestClient
 
 from airflow_provider_runflow.client import SIGNATURE_HEADER, runflow_signature

@@ -98,7 +98,7 @@ def test_a_mapped_task_instance_names_only_its_own_batches(runflow_connection: R
 
 
 def test_a_run_that_failed_before_any_summary_has_its_batch_ids_and_no_counts() -> None:
-    from airflow_provider_runflow.operators.lineage import operator_lineage
+    from airflow_provider_runflow.steps.lineage import operator_lineage
 
     lineage = operator_lineage("acme/gen", {"summary": None, "batch_ids": ["b1", "b2"]}, [None, None])
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from airflow_support import xcom
+from airflow_support import asset_events, xcom
 from media_support import (
     assert_images_stored,
     assert_manifest_checks,
@@ -65,7 +65,11 @@ def test_media_with_output_path_are_recorded_in_the_json_lines(
     assert run.state == "success"
     assert xcom(run, "run")["items"] == 120
     entries = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
-    assert_images_stored(entries, task_folder(media_folder, run.run_id, "rf_media_jsonl"))
+    folder = task_folder(media_folder, run.run_id, "rf_media_jsonl")
+    assert_images_stored(entries, folder)
+    [event] = [e for e in asset_events("rf-media-jsonl") if e["run_id"] == run.run_id]
+    assert Path(event["extra"]["media_folder"].removeprefix("file://")) == folder  # where a consumer reads them
+    assert event["extra"]["media_path"] != event["extra"]["media_folder"]
 
 
 def test_20_percent_media_faults_all_stored_none_twice(media_emulator: RunflowEmulator, media_folder: Path) -> None:

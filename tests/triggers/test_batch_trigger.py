@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -162,3 +163,21 @@ async def test_a_429_pauses_every_trigger_of_the_connection(
     after = [r["at"] for r in polls if r["at"] > refused]
     assert after
     assert min(after) - refused >= pause
+
+
+async def test_in_a_triggerer_an_early_event_waits_until_resume_after(runflow_connection: RunflowEmulator) -> None:
+    """Airflow's defer race: the event of a batch done at once is held until ``resume_after``."""
+    ids = create_batches(runflow_connection, [2], run_seconds=0.01)
+    resume_after = time.time() + 1.5
+    held = trigger(ids, resume_after=resume_after)
+    held.task_instance = SimpleNamespace(task_id="run")  # what a triggerer sets before it runs a trigger
+    [event] = await events_of(held)
+    assert time.time() >= resume_after
+    assert event.payload["status"] == "success"
+
+
+async def test_outside_a_triggerer_the_event_is_not_held(runflow_connection: RunflowEmulator) -> None:
+    """dag.test() runs no scheduler to race with: its in-process trigger sends at once."""
+    ids = create_batches(runflow_connection, [2], run_seconds=0.01)
+    [event] = await asyncio.wait_for(events_of(trigger(ids, resume_after=time.time() + 600)), timeout=30)
+    assert event.payload["status"] == "success"

@@ -15,11 +15,20 @@ KWARGS = {
     "poll_concurrency": 3,
     "cancel_on_kill": True,
     "expected_items": [100, 7],
-    "submitted_at": 1_899_990_000.25,
-    "rounds": [
-        {"number": 0, "batch_ids": ["b-0"], "expected_items": [9], "indices": None, "batches": [{"batch_id": "b-0"}]},
-        {"number": 1, "batch_ids": ["b-1", "b-2"], "expected_items": [100, 7], "indices": list(range(107))},
-    ],
+    "carry": {
+        "submitted_at": 1_899_990_000.25,
+        "rounds": [
+            {
+                "number": 0,
+                "batch_ids": ["b-0"],
+                "expected_items": [9],
+                "indices": None,
+                "batches": [{"batch_id": "b-0"}],
+            },
+            {"number": 1, "batch_ids": ["b-1", "b-2"], "expected_items": [100, 7], "indices": list(range(107))},
+        ],
+    },
+    "resume_after": 1_899_990_010.25,
 }
 
 

@@ -1,19 +1,37 @@
-"""Creating a task's batches, or finding the ones an earlier try of the task created."""
+"""Creating a round's batches, or finding the ones an earlier try of the task created."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_runflow.airflow_exceptions import airflow_exception
-from airflow_provider_runflow.batching.plan import Chunk
+from airflow_provider_runflow.batching.plan import Chunk, fingerprint
 from airflow_provider_runflow.client import InputProblem, RunflowClient, RunflowError, RunflowValidationError
 
 STATE_KEY = "runflow_batches"
 
 
+class RunflowSubmissionError(RunflowError):
+    """Creating a batch failed: which batch, which inputs, and the batches already created (its cause says why)."""
+
+
 def state_key(round_number: int) -> str:
     """The task state store key of a round's batches: round 0 keeps the key of versions without rounds."""
     return STATE_KEY if round_number == 0 else f"{STATE_KEY}_round_{round_number}"
+
+
+def submit(client: RunflowClient, chunks: list[Chunk], store: Any, round_number: int, log: Any) -> list[str]:
+    """Create one batch per chunk, or re-attach to the batches an earlier try of this task created.
+
+    The Idempotency-Keys already make a resubmission harmless; the task state store (Airflow 3.3+),
+    where it exists, saves even the requests.
+    """
+    plan_id = fingerprint([chunk.idempotency_key for chunk in chunks])
+    if batch_ids := recorded_batches(store, plan_id, round_number):
+        log.info("Re-attaching to Runflow batches of an earlier try: %s", batch_ids)
+        return batch_ids
+    batch_ids = create_batches(client, chunks, log)
+    record_batches(store, plan_id, batch_ids, log, round_number)
+    return batch_ids
 
 
 def create_batches(client: RunflowClient, chunks: list[Chunk], log: Any) -> list[str]:
@@ -24,25 +42,23 @@ def create_batches(client: RunflowClient, chunks: list[Chunk], log: Any) -> list
             batch = client.send(chunk.call)
         except RunflowError as err:
             done = f" Batches created so far (a retry re-attaches to them): {batch_ids}." if batch_ids else ""
-            span = f"input[{chunk.start}] to input[{chunk.start + len(chunk.inputs) - 1}]"
-            message = f"Creating batch {chunk.index + 1} of {len(chunks)} ({span}) failed: {err}."
-            raise airflow_exception(err, message=f"{message}{_rejected_inputs(err, chunk.start)}{done}") from None
+            message = f"Creating batch {chunk.index + 1} of {len(chunks)} ({chunk.span()}) failed: {err}."
+            raise RunflowSubmissionError(f"{message}{_rejected_inputs(err, chunk)}{done}") from err
         if not batch.id:
-            raise airflow_exception(RunflowError(f"Runflow created batch {chunk.index + 1} but returned no batch id"))
-        last = chunk.start + len(chunk.inputs) - 1
-        log.info("Runflow batch %s: items %d-%d (%s)", batch.id, chunk.start, last, batch.status_code)
+            raise RunflowError(f"Runflow created batch {chunk.index + 1} but returned no batch id")
+        log.info("Runflow batch %s: %s (%s)", batch.id, chunk.span(), batch.status_code)
         batch_ids.append(batch.id)
     return batch_ids
 
 
-def _rejected_inputs(err: RunflowError, start: int) -> str:
+def _rejected_inputs(err: RunflowError, chunk: Chunk) -> str:
     """Runflow's per-item 422 errors number items within their batch: name them as the caller's inputs."""
     if not isinstance(err, RunflowValidationError):
         return ""
     named = [
-        str(InputProblem(start + entry["index"], entry.get("field"), str(entry.get("message") or "rejected")))
+        str(InputProblem(chunk.indices[entry["index"]], entry.get("field"), str(entry.get("message") or "rejected")))
         for entry in err.errors
-        if isinstance(entry, dict) and type(entry.get("index")) is int
+        if isinstance(entry, dict) and type(entry.get("index")) is int and 0 <= entry["index"] < len(chunk.indices)
     ]
     more = f" (and {len(named) - 10} more)" if len(named) > 10 else ""
     return f" Rejected inputs: {'; '.join(named[:10])}{more}." if named else ""

@@ -15,7 +15,7 @@ import attr
 from airflow.providers.common.compat.openlineage.facet import Dataset, RunFacet
 from airflow.providers.openlineage.extractors import OperatorLineage
 
-from airflow_provider_runflow.operators.asset_events import COUNTS
+from airflow_provider_runflow.batching.results import COUNTS
 
 FACET_NAME = "runflow"
 SCHEMA_URL = (

@@ -12,18 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import Asset, AssetAlias
 
+from airflow_provider_runflow.batching.results import COUNTS
+
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
-
-COUNTS = ("total", "succeeded", "failed", "cancelled", "other")
 
 
 @dataclass(frozen=True)
 class ResultsPlace:
-    """Where a run's results are: ``output_path`` (JSON Lines) or XCom, and ``media_path`` for stored media."""
+    """Where a run's results are: ``output_path`` (JSON Lines) or XCom; ``media_path`` and, under it, the
+    task instance's own ``media_folder`` for stored media."""
 
     output_path: str | None
     media_path: str | None
+    media_folder: str | None = None
 
 
 def asset_extra(summary: dict[str, Any], model: str, place: ResultsPlace) -> dict[str, Any]:
@@ -37,6 +39,7 @@ def asset_extra(summary: dict[str, Any], model: str, place: ResultsPlace) -> dic
         "results": "output_path" if place.output_path else "xcom",
         "output_path": place.output_path,
         "media_path": place.media_path,
+        "media_folder": place.media_folder,
     }
 
 
