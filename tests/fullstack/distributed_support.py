@@ -32,6 +32,9 @@ DISTRIBUTED_CONFIG = {
     # The api-servers may serve the stored media (and nothing else) from the bucket.
     "AIRFLOW__RUNFLOW__UI_STORAGE_ROOTS": MEDIA_ROOT,
     "AIRFLOW__CORE__PARALLELISM": "8",
+    # Every wait goes through the two triggerers: by default (10 s on the worker first) batches this fast end
+    # on the worker and never defer. min_deferral_seconds keeps its default: the defer race's guard runs too.
+    "AIRFLOW__RUNFLOW__WORKER_WAIT_SECONDS": "0",
 }
 
 

@@ -3,8 +3,9 @@
 ``runflow_distributed`` maps ``RunflowBatchOperator`` over ``tasks`` lists of ``images`` image
 inputs. Items run as long as the emulator's default (0.2 to 0.5 s) and are polled adaptively
 (the operator's default). The first image of every task fails its first attempt
-(``fail_attempts``), so each task waits twice on the triggerer: its batch, then the round that
-re-runs that image (``retry_failed_items=1``). Each item's image is copied to ``media_path``
+(``fail_attempts``), so each task waits twice: for its batch, then for the round that re-runs
+that image (``retry_failed_items=1``); on the distributed stack (``[runflow] worker_wait_seconds
+= 0``) both waits are the triggerers'. Each item's image is copied to ``media_path``
 (an ``s3://`` URI) and each task's success records an event of ``runflow-distributed-images``.
 """
 
