@@ -27,6 +27,9 @@ PROVIDER_INFO: dict[str, Any] = {
             "python-modules": ["airflow_provider_runflow.operators.batch", "airflow_provider_runflow.operators.media"],
         }
     ],
+    "task-decorators": [
+        {"name": "runflow_batch", "class-name": "airflow_provider_runflow.decorators.batch.runflow_batch_task"}
+    ],
     "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.sensors.batch"]}],
     "hooks": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.hooks.runflow"]}],
     "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider_runflow.triggers.batch"]}],

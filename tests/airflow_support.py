@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 from airflow.models.dagrun import DagRun
 from airflow.sdk import DAG
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "example_dags"
+
 
 def scenario(dag_id: str) -> DAG:
-    """A DAG of ``tests/dags/runflow_scenarios.py``, ``runflow_retries.py`` (or ``example_dags``) by id."""
+    """A DAG by id: of ``tests/dags/runflow_{scenarios,retries,taskflow}.py``, or of the example its id extends."""
     if dag_id.startswith("example_"):
-        module = importlib.import_module(dag_id)
+        stem = max((path.stem for path in EXAMPLES.glob("*.py") if dag_id.startswith(path.stem)), key=len)
+        module = importlib.import_module(stem)
         return next(v for v in vars(module).values() if isinstance(v, DAG) and v.dag_id == dag_id)
     dags: dict[str, DAG] = {
         **importlib.import_module("runflow_scenarios").DAGS,
         **importlib.import_module("runflow_retries").DAGS,
+        **importlib.import_module("runflow_taskflow").DAGS,
     }
     return dags[dag_id]
 

@@ -14,14 +14,20 @@ from airflow_provider_runflow.emulator import RunflowEmulator
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 
-def test_example_runflow_batch_fans_out_every_image(runflow_connection: RunflowEmulator) -> None:
-    run = scenario("example_runflow_batch").test(run_conf={"count": 12})
+@pytest.mark.parametrize("dag_id", ["example_runflow_batch", "example_runflow_batch_taskflow"])
+def test_example_runflow_batch_fans_out_every_image(
+    runflow_connection: RunflowEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dag_id: str
+) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_RUNFLOW_MEDIA_PATH", f"file://{tmp_path}")
+    run = scenario(dag_id).test(run_conf={"count": 6})  # the operator, and its TaskFlow twin
     assert run.state == "success"
     publish = {k: v for k, v in states(run).items() if k[0] == "publish"}
-    assert len(publish) == 12
     assert set(publish.values()) == {"success"}
+    published = [xcom(run, "publish", map_index=i) for i in range(len(publish))]
+    stored = sorted(tmp_path.rglob("*.png"))
+    assert published == [f"lighthouse-{i}: file://{path}" for i, path in enumerate(stored)]
     report = xcom(run, "report")
-    assert (report["published"], report["total"], report["succeeded"]) == (12, 12, 12)
+    assert (report["published"], report["total"], report["succeeded"]) == (6, 6, 6)
 
 
 def test_example_runflow_large_batch_writes_1000_results_in_order(

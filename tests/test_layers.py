@@ -48,6 +48,7 @@ def test_the_provider_keeps_every_contract(tree: Path) -> None:
         ("plugins/view.py", f"import {PACKAGE}.emulator", "Provider code never imports the emulator"),
         ("sensors/batch.py", f"import {PACKAGE}.operators.batch", "Layers: UI plugin, operators and sensor"),
         ("media/layout.py", f"import {PACKAGE}.operators.batch", "Layers: UI plugin, operators and sensor"),
+        ("operators/batch.py", f"import {PACKAGE}.decorators.batch", "Layers: UI plugin, operators and sensor"),
         ("operators/batch.py", f"import {PACKAGE}.triggers.client_pool", "never use its internals"),
     ],
 )

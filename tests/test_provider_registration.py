@@ -101,3 +101,11 @@ def test_cli_providers_hooks_shows_the_runflow_hook(cli_output: dict[str, Any]) 
     [hook] = [h for h in cli_output["hooks"] if h["connection_type"] == "runflow"]
 
     assert (hook["class"], hook["package_name"], hook["hook_name"]) == (HOOK_CLASS, PACKAGE, "Runflow")
+
+
+def test_task_runflow_batch_is_the_providers_decorator() -> None:
+    from airflow.sdk import task
+
+    from airflow_provider_runflow.decorators.batch import runflow_batch_task
+
+    assert task.runflow_batch is runflow_batch_task

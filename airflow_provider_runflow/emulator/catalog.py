@@ -75,11 +75,12 @@ class CatalogModel:
         found = ((spec.name, spec.problem(item.get(spec.name))) for spec in self.inputs)
         return [(name, message) for name, message in found if message]
 
-    def run(self, item: JsonObject, attempt: int = 1) -> ItemResult:
-        """The result of the ``attempt``-th run of this model on a validated ``item``.
+    def run(self, item: JsonObject, attempt: int = 1, price: Decimal | None = None) -> ItemResult:
+        """The result of the ``attempt``-th run of this model on a validated ``item``, at ``price`` (default its own).
 
         ``fail=true`` fails every attempt (a permanent failure); ``fail_attempts=K`` fails the
         first K attempts of the same input and then succeeds (a transient one, e.g. a lost GPU).
+        A ``cost`` input (test model) is what that item costs, for inputs of unequal price.
         """
         declared = {spec.name for spec in self.inputs}
         if item.get("fail") is True and "fail" in declared:
@@ -88,7 +89,10 @@ class CatalogModel:
         if "fail_attempts" in declared and attempt <= (item.get("fail_attempts") or 0):
             error = {"code": "WORKER_LOST", "message": f"the GPU worker went away (attempt {attempt})"}
             return ItemResult(None, error, Decimal("0"))
-        return ItemResult(self.render(item), None, self.price)
+        cost = item.get("cost") if "cost" in declared else None
+        if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0:
+            return ItemResult(self.render(item), None, Decimal(str(cost)))
+        return ItemResult(self.render(item), None, self.price if price is None else price)
 
 
 def digest(item: JsonObject) -> str:
@@ -142,6 +146,7 @@ CATALOG: dict[str, CatalogModel] = {
                 ModelInput("fail", "boolean"),
                 ModelInput("fail_attempts", "integer"),
                 ModelInput("run_seconds", "number"),
+                ModelInput("cost", "number"),
             ),
             Decimal("0.0010"),
             _text,

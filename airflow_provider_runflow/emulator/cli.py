@@ -24,6 +24,13 @@ def _api_key(text: str) -> tuple[str, list[str]]:
     return key, [org for org in orgs.split(",") if org] or [f"org-of-{key}"]
 
 
+def _price(text: str) -> tuple[str, str]:
+    model, _, price = text.partition("=")
+    if not price:
+        raise argparse.ArgumentTypeError(f"expected MODEL=PRICE, got {text!r}")
+    return model, price
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="runflow-emulator", description="A local emulator of Runflow's batch API.")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
@@ -44,6 +51,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--service-key", action="append", help="a service key (rf_svc_...) for admin routes; repeatable")
     p.add_argument("--webhook-secret", help="secret signing callbacks (whsec_...)")
+    p.add_argument(
+        "--price",
+        action="append",
+        type=_price,
+        metavar="MODEL=PRICE",
+        help="cost of one succeeded item of MODEL (owner/slug), e.g. acme/image-gen=0.004; repeatable",
+    )
     p.add_argument(
         "--fault",
         action="append",
@@ -68,6 +82,7 @@ def settings_from(args: argparse.Namespace) -> EmulatorSettings:
         "latency": args.latency,
         "webhook_secret": args.webhook_secret,
         "api_keys": dict(args.api_key) if args.api_key else None,
+        "prices": {**base.prices, **dict(args.price)} if args.price else None,
         "service_keys": tuple(args.service_key) if args.service_key else None,
         "faults": tuple(FaultRule.from_json(rule) for rule in args.fault) if args.fault else None,
     }

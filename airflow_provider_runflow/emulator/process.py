@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -50,6 +50,7 @@ class RunflowEmulator:
         media_url_ttl: float = 3600.0,
         media_video_bytes: int = 256 * 1024,
         media_faults: Sequence[FaultRule] = (),
+        prices: Mapping[str, str] | None = None,
         startup_timeout: float = 20.0,
     ) -> None:
         self.settings = EmulatorSettings.build(
@@ -65,6 +66,7 @@ class RunflowEmulator:
             media_url_ttl=media_url_ttl,
             media_video_bytes=media_video_bytes,
             media_faults=tuple(media_faults),
+            prices=dict(prices or {}),
         )
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[str] | None = None

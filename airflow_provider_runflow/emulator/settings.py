@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from airflow_provider_runflow.emulator.faults import FaultRule
@@ -54,6 +55,7 @@ class EmulatorSettings:
     :param media_url_ttl: seconds a media URL works after an output holding it was read.
     :param media_video_bytes: size of every generated video.
     :param media_faults: fault rules (route ``"*"``) of the media origin.
+    :param prices: model (``owner/slug``) → cost of one succeeded item, a decimal string; others keep the catalog's.
     """
 
     seed: int = 0
@@ -68,8 +70,12 @@ class EmulatorSettings:
     media_url_ttl: float = 3600.0
     media_video_bytes: int = 256 * 1024
     media_faults: tuple[FaultRule, ...] = ()
+    prices: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for model, price in self.prices.items():
+            if not Decimal(price).is_finite() or Decimal(price) < 0:
+                raise ValueError(f"the price of {model} must be a decimal of 0 or more, got {price!r}")
         object.__setattr__(self, "api_keys", {key: _orgs(orgs) for key, orgs in self.api_keys.items()})
         if isinstance(self.run_seconds, Sequence):
             low, high = self.run_seconds
@@ -107,6 +113,11 @@ class EmulatorSettings:
         if isinstance(run_seconds, list):
             data["run_seconds"] = tuple(run_seconds)
         return cls(**data)
+
+    def price_of(self, model: str) -> Decimal | None:
+        """The configured price of one item of ``model``, if any."""
+        price = self.prices.get(model)
+        return None if price is None else Decimal(price)
 
     def organizations(self, key: str) -> tuple[str, ...] | None:
         """The organisations ``key`` may act for (service keys: the default key's), or None if unknown."""

@@ -231,7 +231,7 @@ class Store:
             ends_at = starts_at + self._run_seconds(new.input) * scale
             attempt = f"{model.ref} {digest(new.input)}"
             self.attempts[attempt] += 1
-            result = model.run(new.input, self.attempts[attempt])
+            result = model.run(new.input, self.attempts[attempt], self.settings.price_of(model.ref))
             item = Item(self.new_id(), self.new_id(), index, new.client_ref, new.input, result, starts_at, ends_at)
             batch.items.append(item)
             self.runs[item.run_id] = (batch, item)

@@ -26,6 +26,9 @@ from airflow_provider_runflow.plugins.entries import (
 from airflow_provider_runflow.plugins.media import Preview, StorageRoot, previews, within_roots
 from airflow_provider_runflow.plugins.task_record import TaskKey, TaskRecord
 
+RUNFLOW_TASK_TYPES = frozenset({"RunflowBatchOperator", "_RunflowBatchDecoratedOperator"})
+"""Task types (a task instance's ``operator``) that record Runflow results: the operator, ``@task.runflow_batch``."""
+
 
 class ItemView(BaseModel):
     """One item of the grid."""
@@ -126,7 +129,7 @@ def _nothing_to_show(record: TaskRecord) -> str:
         return "This task is mapped: open one of its mapped task instances."
     if record.returned is not None:
         return "This task's return value is not a list of Runflow result entries."
-    if record.operator and record.operator != "RunflowBatchOperator" and not record.summary:
+    if record.operator and record.operator not in RUNFLOW_TASK_TYPES and not record.summary:
         return f"This task ({record.operator}) records no Runflow results."
     return f"This task recorded no results (state: {record.state or 'unknown'})."
 

@@ -1,5 +1,5 @@
-"""DAGs whose asset events the tests read: results kept in XCom, a run the failure policy fails, and a
-DAG scheduled on the callbacks the receiver records."""
+"""DAGs whose asset events the tests read: results kept in XCom (by the operator and by ``@task.runflow_batch``),
+a run the failure policy fails, and a DAG scheduled on the callbacks the receiver records."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 
 DAGS: dict[str, DAG] = {}
 IN_XCOM = Asset("rf-events-in-xcom")
+TASKFLOW = Asset("rf-events-taskflow")
 FAILING = Asset("rf-events-failing")
 MAPPED = Asset("rf-events-mapped")
 
@@ -33,6 +34,16 @@ with _dag("rf_events_in_xcom"):  # one item fails, which the policy allows
         outlets=[IN_XCOM, AssetAlias("rf-events-models")],
         **FAST,
     )
+
+with _dag("rf_events_taskflow"):  # the same run, its inputs built by a TaskFlow function
+
+    @task.runflow_batch(
+        model=MODEL, max_failed_items=1, chunk_size=2, outlets=[TASKFLOW, AssetAlias("rf-events-models")], **FAST
+    )
+    def run(count: int) -> list[dict[str, Any]]:
+        return texts(count, fail={2})
+
+    run(5)
 
 with _dag("rf_events_mapped"):  # each mapped task instance describes its own batches
     RunflowBatchOperator.partial(task_id="run", model=MODEL, outlets=[MAPPED], **FAST).expand(

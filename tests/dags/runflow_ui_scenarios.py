@@ -39,7 +39,7 @@ with _dag("rf_ui_items"):
 with _dag("rf_ui_failed"):  # the default policy fails the task: no return value, only the summary
     RunflowBatchOperator(task_id="run", model=MODEL, inputs=texts(4, fail={1}), **FAST)
 
-with _dag("rf_ui_other"):  # tasks that record no Runflow results
+with _dag("rf_ui_other"):  # tasks that record no Runflow results (the run fails with the last)
 
     @task
     def greet() -> str:
@@ -49,8 +49,14 @@ with _dag("rf_ui_other"):  # tasks that record no Runflow results
     def nothing() -> None:
         return None
 
+    @task.runflow_batch(model=MODEL, **FAST)
+    def refused() -> list[Any]:
+        """A Runflow task that failed before it sent anything: its inputs are refused."""
+        return ["not a JSON object"]
+
     greet()
     nothing()
+    refused()
 
 with _dag("rf_ui_private"):
     RunflowBatchOperator(task_id="run", model=MODEL, inputs=texts(2), **FAST)

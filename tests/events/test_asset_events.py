@@ -1,4 +1,5 @@
-"""The asset events a successful operator emits, their ``extra``, and none from a failed task (dag.test())."""
+"""The asset events a successful operator or ``@task.runflow_batch`` emits, their ``extra``, and none from a
+failed task (dag.test())."""
 
 from __future__ import annotations
 
@@ -47,11 +48,16 @@ def test_producer_records_the_run_on_its_asset_and_the_models_asset_and_the_cons
     assert captioned == {"batch_ids": summary["batch_ids"], "captioned": 6, "counts": expected["counts"]}
 
 
-def test_results_kept_in_xcom_are_said_so_with_the_failed_items_counted(runflow_connection: RunflowEmulator) -> None:
-    run = events_dag("rf_events_in_xcom").test()
+@pytest.mark.parametrize(
+    ("dag_id", "asset"), [("rf_events_in_xcom", "rf-events-in-xcom"), ("rf_events_taskflow", "rf-events-taskflow")]
+)
+def test_results_kept_in_xcom_are_said_so_with_the_failed_items_counted(
+    runflow_connection: RunflowEmulator, dag_id: str, asset: str
+) -> None:
+    run = events_dag(dag_id).test()  # the operator, and @task.runflow_batch
 
     assert run.state == "success"
-    [event] = [e for e in asset_events("rf-events-in-xcom") if e["run_id"] == run.run_id]
+    [event] = [e for e in asset_events(asset) if e["run_id"] == run.run_id]
     extra = event["extra"]
     assert (extra["results"], extra["output_path"], extra["media_path"]) == ("xcom", None, None)
     assert extra["counts"] == {"total": 5, "succeeded": 4, "failed": 1, "cancelled": 0, "other": 0}

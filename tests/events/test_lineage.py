@@ -55,14 +55,20 @@ def check_schema(facet: dict[str, Any]) -> None:
     assert facet["_producer"]
 
 
+@pytest.mark.parametrize("dag_id", ["rf_events_in_xcom", "rf_events_taskflow"])
 def test_a_finished_run_has_a_runflow_run_facet_and_no_output_dataset_when_results_are_in_xcom(
-    runflow_connection: RunflowEmulator,
+    runflow_connection: RunflowEmulator, dag_id: str
 ) -> None:
-    dag = events_dag("rf_events_in_xcom")
+    from airflow.providers.openlineage.extractors.base import DefaultExtractor
+    from airflow.providers.openlineage.extractors.manager import ExtractorManager
+
+    dag = events_dag(dag_id)  # the operator, and @task.runflow_batch
     run = dag.test()
     summary = xcom(run, "run", "summary")
+    task = dag.get_task("run")
 
-    lineage = dag.get_task("run").get_openlineage_facets_on_complete(RecordedTi(run))
+    assert ExtractorManager().get_extractor_class(task) is DefaultExtractor  # it asks the task for its facets
+    lineage = task.get_openlineage_facets_on_complete(RecordedTi(run))
 
     facet = facet_dict(lineage.run_facets["runflow"])
     check_schema(facet)

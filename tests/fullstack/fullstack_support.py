@@ -41,24 +41,25 @@ def watch_run(
     conf: dict[str, Any] | None = None,
     while_deferred: Callable[[WatchedRun], None] | None = None,
     timeout: float = 150,
+    dag_id: str = FULLSTACK_DAG_ID,
 ) -> WatchedRun:
     """Trigger the full-stack DAG, poll its ``run`` task until the run ends; call ``while_deferred`` once."""
     created_before = stack.emulator_counters()["batches_created"]
     started = time.monotonic()
-    watched = WatchedRun(stack.trigger_dag(FULLSTACK_DAG_ID, conf))
+    watched = WatchedRun(stack.trigger_dag(dag_id, conf))
     pending = while_deferred
 
     def finished() -> bool:
         nonlocal pending
-        ti = stack.task_instance(FULLSTACK_DAG_ID, watched.run_id, RUN_TASK)
+        ti = stack.task_instance(dag_id, watched.run_id, RUN_TASK)
         watched.saw(ti)
         if pending is not None and ti["state"] == "deferred":
             pending, callback = None, pending
             callback(watched)
-        watched.state = stack.run_state(FULLSTACK_DAG_ID, watched.run_id)
+        watched.state = stack.run_state(dag_id, watched.run_id)
         return watched.state in TERMINAL_RUN_STATES
 
-    stack.wait_for(finished, timeout, f"run {watched.run_id} of {FULLSTACK_DAG_ID} to finish", interval=1.0)
+    stack.wait_for(finished, timeout, f"run {watched.run_id} of {dag_id} to finish", interval=1.0)
     watched.seconds = time.monotonic() - started
     watched.batches_created = stack.emulator_counters()["batches_created"] - created_before
     return watched

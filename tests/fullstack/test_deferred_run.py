@@ -67,5 +67,20 @@ def test_a_killed_triggerer_is_replaced_without_new_batches(stack: AirflowStack,
     assert stack.xcom(FULLSTACK_DAG_ID, watched.run_id, "check")["items"] == 150
 
 
+def test_a_taskflow_task_is_resumed_by_new_task_processes_that_rebuild_its_inputs(stack: AirflowStack) -> None:
+    dag_id = "runflow_fullstack_taskflow"
+    watched = watch_run(stack, dag_id=dag_id, timeout=200)  # two deferrals of 20 s items: a round of re-runs
+
+    assert watched.state == "success", stack.report()
+    assert watched.triggers == {TRIGGER_CLASSPATH}
+    entries = stack.xcom(dag_id, watched.run_id, RUN_TASK)
+    assert [(e["client_ref"], e["status"], e["output"]["text"], e["attempts"]) for e in entries] == [
+        (name, "succeeded", f"{name} {watched.run_id}".upper(), attempts)
+        for name, attempts in (("kettle", 1), ("lamp", 2), ("chair", 2))
+    ]
+    assert watched.batches_created == 2
+    assert "round 1: re-running 2 failed items in 1 batch" in stack.task_log(dag_id, watched.run_id, RUN_TASK)
+
+
 def ids(watched: WatchedRun) -> tuple[str, str, str]:
     return FULLSTACK_DAG_ID, watched.run_id, RUN_TASK

@@ -31,7 +31,7 @@ def runs(
         yield Runs(
             items=Ti("rf_ui_items", run_scenario("rf_ui_items")),
             failed=Ti("rf_ui_failed", run_scenario("rf_ui_failed", state="failed")),
-            other=Ti("rf_ui_other", run_scenario("rf_ui_other"), task_id="greet"),
+            other=Ti("rf_ui_other", run_scenario("rf_ui_other", state="failed"), task_id="greet"),
             private=Ti("rf_ui_private", run_scenario("rf_ui_private")),
             jsonl=Ti("rf_ui_jsonl", run_scenario("rf_ui_jsonl", output_path=(storage / "jsonl.jsonl").as_uri())),
             mapped=Ti("rf_ui_mapped", run_scenario("rf_ui_mapped"), map_index=1),
