@@ -101,18 +101,14 @@ def media_downloads(stack: AirflowStack) -> Counter[str]:
     return Counter(request["status"] for request in requests)
 
 
-def s3_client(stack: AirflowStack) -> Any:
+def versioned_bucket(stack: AirflowStack) -> Any:
+    """The media bucket, created with versioning on: every write of a key is kept, so a second write shows."""
     import boto3
 
-    return boto3.client(
+    client = boto3.client(
         "s3", endpoint_url=stack.s3_url, aws_access_key_id="testing", aws_secret_access_key="testing",
         region_name="us-east-1",
     )  # fmt: skip
-
-
-def versioned_bucket(stack: AirflowStack) -> Any:
-    """The media bucket, created with versioning on: every write of a key is kept, so a second write shows."""
-    client = s3_client(stack)
     client.create_bucket(Bucket=BUCKET)
     client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     return client
@@ -134,6 +130,7 @@ def stored_bytes(bucket: Any, path: str) -> bytes:
 
 
 def mapped_states(stack: AirflowStack, run_id: str) -> dict[int, str]:
+    """The state of each mapped ``run`` task, by map index."""
     listed = stack.get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", task_id="run", limit=100)
     return {ti["map_index"]: ti["state"] for ti in listed["task_instances"] if ti["task_id"] == "run"}
 
