@@ -24,6 +24,7 @@ SECTIONS = {
     "outputs_page": "Runflow outputs page",
     "pacing": "Adaptive polling",
     "storm": "429 storm",
+    "budget": "Spend guard",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -197,14 +198,17 @@ async def _drain(events: Any, delay: float) -> None:
 
 
 def runflow_trigger(transport: str) -> Callable[[Plan], Awaitable[Loops]]:
-    """The provider's ``RunflowBatchTrigger.run()``, with the shared client on ``transport``."""
+    """The provider's ``RunflowBatchTrigger.run()``, with the shared client on ``transport``.
+
+    ``httpx``: the transport a triggerer gets where a proxy is configured (only httpx's honours
+    the proxy variables), here one that loopback bypasses, so requests still go straight to the emulator.
+    """
 
     async def factory(plan: Plan) -> Loops:
-        from airflow_provider_runflow.triggers import client_pool
         from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
 
         if transport == "httpx":
-            client_pool.pooled_transport = lambda config: None  # type: ignore[assignment]
+            os.environ.update(ALL_PROXY="http://proxy.invalid:3128", NO_PROXY="127.0.0.1,localhost")
         deadline = time.time() + 3600
 
         def loop(i: int, t: Target) -> Coroutine[Any, Any, None]:

@@ -252,6 +252,21 @@ def _storm(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _budget(budget: dict[str, Any]) -> list[str]:
+    lines = [
+        f"\n{budget['inputs']:,} inputs of {budget['item_seconds']} s items at 0.004 each (4.00 in all), blocking "
+        f"mode, median of {budget['rounds']} alternating rounds; ratios against the run without a budget.\n",
+        "| case | first batch (s) | ratio | total (s) | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for name, case in budget["cases"].items():
+        lines.append(
+            f"| {name} | {case['first_batch_s']} | {case['first_batch_ratio']}x | {case['total_s']} "
+            f"| {case['total_ratio']}x |"
+        )
+    return lines
+
+
 def _header(results: dict[str, Any]) -> list[str]:
     runs = results.get("runs", {})
     lines = ["| section | date | command | machine |", "|---|---|---|---|"]
@@ -299,6 +314,8 @@ def write_report(
     if pacing := results.get("pacing"):
         pacing_plot(pacing, images / "bench-pacing.png")
         body += [f"\n## {SECTIONS['pacing']}\n", *_pacing(pacing), "\n![pacing](images/bench-pacing.png)\n"]
+    if budget := results.get("budget"):
+        body += [f"\n## {SECTIONS['budget']}\n", *_budget(budget)]
     body.append(notes)
     target = docs / "benchmarks.md"
     target.write_text("\n".join(body) + "\n")

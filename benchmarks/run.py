@@ -6,6 +6,7 @@ python -m benchmarks.run --sections economy,collection   # re-run some sections,
 python -m benchmarks.run --sections media   # media persistence: 1,000 images, 20 x 50 MiB videos vs bare aiohttp
 python -m benchmarks.run --sections pacing  # adaptive vs fixed polling on modelled batches of 10 s to 2 h (~5 s)
 python -m benchmarks.run --sections storm   # 1,000 triggers vs a 50 requests/s limit: 3 designs, 2 peers (~7 min)
+python -m benchmarks.run --sections budget  # 1,000 inputs with and without max_cost, time to first batch and total
 """
 
 from __future__ import annotations
@@ -107,6 +108,10 @@ def _run_section(name: str, smoke: bool, sizes: str, previous: Any, peers: str =
         from benchmarks.pacing import run_pacing
 
         return run_pacing(durations=(10.0, 120.0) if smoke else DURATIONS)
+    if name == "budget":
+        from benchmarks.budget import run_budget
+
+        return run_budget(inputs=200, rounds=1, run_seconds=0.5) if smoke else run_budget()
     raise SystemExit(f"unknown section {name!r}")
 
 

@@ -92,7 +92,7 @@ async def _run(case: StormCase) -> dict[str, Any]:
     from airflow_provider_runflow.client import rate_gate
 
     if case.case == CASES[0]:  # each call waits out its own backoff only, as before the shared gate
-        rate_gate.RateGate.turn = lambda self, delay, throttled: delay  # type: ignore[method-assign]
+        rate_gate.RateGate.turn = lambda self, delay=0.0: delay  # type: ignore[method-assign]
     deadline = time.time() + 3600
     statuses: list[str] = []
     last_event = [0.0]

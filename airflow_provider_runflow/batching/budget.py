@@ -14,10 +14,16 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from airflow_provider_runflow.batching.results import SKIPPED
 from airflow_provider_runflow.batching.tracker import BatchState
+from airflow_provider_runflow.client.errors import RunflowError
 
 BUDGET_EXCEEDED = "BUDGET_EXCEEDED"
 """The ``error.code`` of an input the spend guard skipped."""
+
+
+class RunflowBudgetError(RunflowError):
+    """The spend guard skipped inputs to stay within ``max_cost``; the message gives the figures."""
 
 
 def parse_max_cost(value: Any) -> Decimal | None:
@@ -91,3 +97,33 @@ def next_wave(max_cost: Decimal, spent: Spend, waiting: list[int], chunk_size: i
         items += size
         batches += 1
     return Wave(batches, items, spent.cost, per_item, projected_total)
+
+
+def budget_message(max_cost: Decimal, spent: Spend, inputs: int, skipped_from: int) -> str:
+    """Why inputs were skipped, with the figures: the budget, the spend so far, the projected total, the skipped."""
+    skipped = inputs - skipped_from
+    projected = spent.cost + spent.per_item * skipped
+    span = f"input[{skipped_from}]" + (f" to input[{inputs - 1}]" if skipped > 1 else "")
+    return (
+        f"Budget max_cost={max_cost} reached: spent {money(spent.cost)} on {spent.items} items "
+        f"({money(spent.per_item)} per item), and all {inputs} inputs would cost about {money(projected)}; "
+        f"{skipped} inputs were not submitted ({span})."
+    )
+
+
+def skipped_entries(inputs: list[dict[str, Any]], skipped_from: int, message: str) -> list[dict[str, Any]]:
+    """An entry for each input the guard never submitted, in input order: ``status`` skipped, the guard's error."""
+    error = {"code": BUDGET_EXCEEDED, "message": message}
+    return [
+        {
+            "index": index,
+            "client_ref": inputs[index].get("client_ref"),
+            "status": SKIPPED,
+            "output": None,
+            "error": error,
+            "batch_id": None,
+            "run_id": None,
+            "cost": None,
+        }
+        for index in range(skipped_from, len(inputs))
+    ]

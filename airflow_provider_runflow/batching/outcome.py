@@ -55,11 +55,14 @@ def finished_batches(event: dict[str, Any], *, judge_items: bool = False) -> lis
     return states
 
 
-def summarize(tally: Tally, states: list[BatchState], seconds: float) -> dict[str, Any]:
-    """The ``summary`` XCom of the operator and the sensor: counts by outcome, cost, batches and duration."""
+def summarize(
+    tally: Tally, states: list[BatchState], seconds: float, max_cost: Decimal | None = None
+) -> dict[str, Any]:
+    """The ``summary`` XCom of the operator and the sensor: counts by outcome, cost (and budget), batches, duration."""
     return {
         **tally.counts(),
         "cost": str(tally.cost),
+        "max_cost": None if max_cost is None else str(max_cost),
         "batch_ids": [s.batch_id for s in states],
         "statuses": {s.batch_id: s.status for s in states},
         "duration_seconds": round(seconds, 3),

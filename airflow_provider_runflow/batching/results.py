@@ -17,8 +17,10 @@ ITEM_FIELDS = "id,batch_id,sequence_index,run_id,status_code,client_ref,output,e
 """Projection for the items endpoint: what a result entry needs, without echoing the inputs back."""
 
 ITEM_OUTCOMES = ("succeeded", "failed", "cancelled")
-"""The states an item ends in; an item in any other state counts as ``other``."""
-COUNTS = ("total", *ITEM_OUTCOMES, "other")
+"""The states an item ends in on Runflow; an item in any other state counts as ``other``."""
+SKIPPED = "skipped"
+"""The state of an input the task never sent to Runflow (the spend guard's): neither paid nor failed."""
+COUNTS = ("total", *ITEM_OUTCOMES, SKIPPED, "other")
 """The counts of a run, as the ``summary``, the asset events and the lineage facet name them."""
 
 
@@ -85,7 +87,7 @@ class Tally:
             self.statuses[entry["status"] or "unknown"] += 1
             if entry["cost"] is not None:
                 self.cost += Decimal(entry["cost"])
-            if entry["status"] != "succeeded":
+            if entry["status"] not in ("succeeded", SKIPPED):
                 self.note_failed(entry)
 
     def note_failed(self, entry: dict[str, Any]) -> None:
@@ -95,7 +97,7 @@ class Tally:
 
     def counts(self) -> dict[str, int]:
         """Items by outcome, under the names of :data:`COUNTS`."""
-        ended = {status: self.statuses.get(status, 0) for status in ITEM_OUTCOMES}
+        ended = {status: self.statuses.get(status, 0) for status in (*ITEM_OUTCOMES, SKIPPED)}
         return {"total": self.total, **ended, "other": self.total - sum(ended.values())}
 
     @property
@@ -104,4 +106,5 @@ class Tally:
 
     @property
     def not_succeeded(self) -> int:
-        return self.total - self.statuses.get("succeeded", 0)
+        """Items that ran and did not succeed: what the failure policy counts (skipped inputs never ran)."""
+        return self.total - self.statuses.get("succeeded", 0) - self.statuses.get(SKIPPED, 0)

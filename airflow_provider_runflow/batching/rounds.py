@@ -28,7 +28,8 @@ class Round:
     indices: list[int] | None = None
     """The input index of each item, in order across the batches; None: every input in order (round 0)."""
     batches: list[dict[str, Any]] = field(default_factory=list)
-    """The batches' final states (``BatchState`` as JSON), once the round is over."""
+    """The final states (``BatchState`` as JSON) of the batches that are over, in ``batch_ids`` order: a round
+    sent in waves (the spend guard's) is over once every wave is."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Round:
@@ -41,6 +42,12 @@ class Round:
     @property
     def states(self) -> list[BatchState]:
         return [BatchState.from_json(batch) for batch in self.batches]
+
+    @property
+    def pending(self) -> tuple[list[str], list[int]]:
+        """The batches still to wait for (the last wave's), and their item counts."""
+        over = len(self.batches)
+        return self.batch_ids[over:], self.expected_items[over:]
 
     def counts(self) -> dict[str, Any]:
         """This round's line of the ``summary``: items, batches, outcomes and cost, from its batches."""
@@ -62,13 +69,16 @@ class RunState:
 
     submitted_at: float
     rounds: list[Round]
+    skipped_from: int | None = None
+    """The first input the spend guard never submitted (it skipped every input from there on); None: none."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunState:
-        return cls(float(data["submitted_at"]), [Round.from_json(r) for r in data["rounds"]])
+        rounds = [Round.from_json(r) for r in data["rounds"]]
+        return cls(float(data["submitted_at"]), rounds, data.get("skipped_from"))
 
     @classmethod
     def of_event(cls, event: dict[str, Any], now: float) -> RunState:
@@ -84,6 +94,11 @@ class RunState:
     @property
     def last(self) -> Round:
         return self.rounds[-1]
+
+    @property
+    def states(self) -> list[BatchState]:
+        """The final state of every batch that is over, round by round."""
+        return [state for r in self.rounds for state in r.states]
 
     @property
     def batch_ids(self) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from typing import Any, Literal, TypedDict
 
 from airflow_provider_runflow.batching.pacing import PollInterval, Sample, adaptive_wait
@@ -202,9 +203,11 @@ class BatchTracker:
         total = sum(s.items_total or 0 for s in states)
         succeeded = sum(s.items_succeeded or 0 for s in states)
         failed = sum((s.items_failed or 0) + (s.items_cancelled or 0) for s in states)
+        costs = [Decimal(s.cost) for s in states if s.cost is not None]
         return (
             f"Runflow: {sum(s.terminal for s in states)}/{len(self.states)} batches finished, "
             f"{succeeded + failed}/{total} items done ({succeeded} succeeded, {failed} failed or cancelled)"
+            + (f", cost so far {sum(costs, Decimal(0))}" if costs else "")
         )
 
     def round_over(self, now: float) -> tuple[str | None, BatchEvent | None]:

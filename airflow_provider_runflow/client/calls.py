@@ -223,8 +223,3 @@ def cancel_run(run_id: str, reason: str) -> ApiCall[Any]:
         raise ValueError("reason must be 3 to 500 characters")
     path = f"/v1/admin/runs/{_segment(run_id, 'run_id')}/cancellation"
     return ApiCall("POST", path, _json_value, body=json_body({"reason": reason}), headers=_JSON, replayable=True)
-
-
-def health() -> ApiCall[Any]:
-    """``GET /v1/health``."""
-    return ApiCall("GET", "/v1/health", _json_value)

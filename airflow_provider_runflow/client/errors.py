@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-
 
 class RunflowError(Exception):
     """Base class of every error raised by this package's Runflow client."""

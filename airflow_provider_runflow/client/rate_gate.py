@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
-from airflow_provider_runflow.client.config import ClientConfig
+if TYPE_CHECKING:
+    from airflow_provider_runflow.client.config import ClientConfig
 
 
 class RateGate:
@@ -38,15 +40,9 @@ class RateGate:
             self._next = start + self._spacing if self._spacing else self._next
             return start - now
 
-    def turn(self, delay: float, throttled: bool) -> float:
-        """Seconds to wait before an attempt: its own retry ``delay``, or longer to take its turn.
-
-        A ``throttled`` attempt (the one before it got a 429) first closes the gate for its delay.
-        """
-        now = time.monotonic()
-        if throttled:
-            self.close_for(now, delay)
-        return max(delay, self.reserve(now))
+    def turn(self, delay: float = 0.0) -> float:
+        """Seconds to wait before an attempt: its retry ``delay`` (0 for a first try), or longer to take its turn."""
+        return max(delay, self.reserve(time.monotonic()))
 
     def close_for(self, now: float, seconds: float) -> None:
         """A 429: no request of this gate starts before ``now + seconds``."""

@@ -3,17 +3,29 @@
 Runflow advises backing off on 429 and 5xx and not retrying other 4xx. A
 request the server may have acted on is only resent when that is harmless
 (a GET, or a POST carrying an Idempotency-Key), so nothing is billed twice.
+tenacity runs the retries: this module gives it ``retry=``, ``wait=``, ``stop=``
+and ``before_sleep=``; each client gives it a real ``sleep=`` of its own kind.
 """
 
 from __future__ import annotations
 
 import logging
-import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_any, stop_before_delay
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential,
+    wait_random,
+)
 
 from airflow_provider_runflow.client.calls import ApiCall
 from airflow_provider_runflow.client.errors import (
@@ -23,8 +35,11 @@ from airflow_provider_runflow.client.errors import (
     RunflowServerError,
     RunflowTransportError,
 )
+from airflow_provider_runflow.client.rate_gate import RateGate
 
 log = logging.getLogger(__name__)
+
+Controller = TypeVar("Controller", Retrying, AsyncRetrying)
 
 
 def is_transient(error: BaseException) -> bool:
@@ -47,6 +62,10 @@ def is_retryable(error: BaseException, call: ApiCall[Any]) -> bool:
         isinstance(error, RunflowTransportError) and not error.request_sent
     )
     return unprocessed or call.replayable
+
+
+def _failure(state: RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome else None
 
 
 @dataclass(frozen=True)
@@ -72,42 +91,51 @@ class RetryPolicy:
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
 
-    def wait_seconds(self, state: RetryCallState) -> float:
-        """Honour the server's Retry-After when given, else back off exponentially with jitter."""
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, RunflowAPIError) and error.retry_after is not None:
-            return min(error.retry_after, self.max_retry_after)
-        # Computed here rather than with tenacity's wait_exponential_jitter, whose
-        # arguments changed name across the tenacity versions we support.
-        backoff = self.initial_backoff * 2.0 ** (state.attempt_number - 1)
-        return min(backoff, self.max_backoff) + random.uniform(0, self.jitter)
+    def retrying(
+        self,
+        kind: type[Controller],
+        call: ApiCall[Any],
+        *,
+        started: float,
+        gate: RateGate,
+        sleep: Callable[[float], Any],
+    ) -> Controller:
+        """A tenacity controller of ``kind`` (``Retrying`` or ``AsyncRetrying``) that retries ``call`` by this policy.
 
-    def retrying(self, call: ApiCall[Any], sleep: Callable[[float], None], started: float) -> Retrying:
-        """A tenacity controller that retries ``call`` by this policy; ``sleep`` is told each backoff.
-
-        ``started`` (``time.monotonic()``) is when the first attempt left: the clients build this
-        controller only once that attempt failed, so the elapsed-time limit counts from there.
+        ``started`` (``time.monotonic()``) is when the call began: the elapsed-time limit counts from
+        there, so tenacity is given what is left of it. A 429 closes the connection's ``gate`` for
+        its wait before ``sleep`` (the client's, which also takes the retry's turn at the gate) waits it out.
         """
-
-        def log_retry(state: RetryCallState) -> None:
-            error = state.outcome.exception() if state.outcome else None
-            wait = state.next_action.sleep if state.next_action else 0.0
-            log.warning(
-                "Runflow %s %s failed (%s); attempt %d of %d, retrying in %.1f s",
-                call.method,
-                call.path,
-                error,
-                state.attempt_number,
-                self.max_attempts,
-                wait,
-            )
-
-        return Retrying(
-            retry=retry_if_exception(lambda error: is_retryable(error, call)),
-            stop=stop_any(stop_after_attempt(self.max_attempts), stop_before_delay(self.max_elapsed)),
-            wait=self.wait_seconds,
-            before=lambda state: setattr(state, "start_time", started),
-            before_sleep=log_retry,
+        backoff = wait_exponential(multiplier=self.initial_backoff, max=self.max_backoff) + wait_random(0, self.jitter)
+        time_left = self.max_elapsed - (time.monotonic() - started)
+        return kind(
+            retry=retry_if_exception(partial(is_retryable, call=call)),
+            wait=partial(self._wait, backoff),
+            stop=stop_after_attempt(self.max_attempts) | stop_before_delay(max(0.0, time_left)),
+            before_sleep=partial(self._before_retry, call, gate),
             sleep=sleep,
             reraise=True,
+        )
+
+    def _wait(self, backoff: Callable[[RetryCallState], float], state: RetryCallState) -> float:
+        """The server's ``Retry-After`` when it sent one (RFC 9110 §10.2.3), capped; else ``backoff``."""
+        error = _failure(state)
+        if isinstance(error, RunflowAPIError) and error.retry_after is not None:
+            return min(error.retry_after, self.max_retry_after)
+        return backoff(state)
+
+    def _before_retry(self, call: ApiCall[Any], gate: RateGate, state: RetryCallState) -> None:
+        """Log the retry; a 429 first pauses every request of the connection (Runflow limits the organisation)."""
+        error = _failure(state)
+        wait = state.next_action.sleep if state.next_action else 0.0
+        if isinstance(error, RunflowRateLimitError):
+            gate.close_for(time.monotonic(), wait)
+        log.warning(
+            "Runflow %s %s failed (%s); attempt %d of %d, retrying in %.1f s",
+            call.method,
+            call.path,
+            error,
+            state.attempt_number,
+            self.max_attempts,
+            wait,
         )

@@ -40,8 +40,3 @@ def normalize_status(value: str | None) -> str | None:
 def is_terminal(value: str | None) -> bool:
     """Whether ``value`` is a known terminal state; unknown and missing states are not."""
     return normalize_status(value) in {s.value for s in TERMINAL}
-
-
-def is_success(value: str | None) -> bool:
-    """Whether ``value`` means the item or batch succeeded; nothing unknown ever does."""
-    return normalize_status(value) == Status.SUCCEEDED.value

@@ -17,7 +17,6 @@ from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 from airflow_provider_runflow.batching.pacing import PollInterval
 from airflow_provider_runflow.batching.tracker import BatchEvent, BatchTracker
 from airflow_provider_runflow.client import (
-    AsyncRunflowClient,
     CallbackDelivery,
     ClientConfig,
     RetryPolicy,
@@ -120,10 +119,6 @@ class RunflowHook(BaseHook):
     def get_conn(self) -> RunflowClient:
         """A new sync client; close it (or use it as a context manager) when done."""
         return RunflowClient(self.client_config)
-
-    async def aget_client(self) -> AsyncRunflowClient:
-        """A new async client; ``aclose`` it when done. Triggers share clients instead (see ``triggers``)."""
-        return AsyncRunflowClient(await self.aclient_config())
 
     def get_batch_callback(self, batch_id: str) -> list[CallbackDelivery]:
         """Callback delivery history of a batch, with every attempt."""

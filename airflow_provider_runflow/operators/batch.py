@@ -6,19 +6,32 @@ import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import timedelta
+from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from itertools import chain
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_runflow.assets.runflow import model_asset
+from airflow_provider_runflow.batching.budget import (
+    RunflowBudgetError,
+    Spend,
+    budget_message,
+    money,
+    next_wave,
+    parse_max_cost,
+    skipped_entries,
+)
 from airflow_provider_runflow.batching.outcome import finished_batches
 from airflow_provider_runflow.batching.pacing import PollInterval, check_poll_interval
-from airflow_provider_runflow.batching.plan import BatchRequest, SubmissionScope, check_chunk_size, plan_chunks
+from airflow_provider_runflow.batching.plan import BatchRequest, Chunk, SubmissionScope, check_chunk_size, plan_chunks
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
 from airflow_provider_runflow.batching.rounds import Round, RunState
+from airflow_provider_runflow.client import RunflowInputError
 from airflow_provider_runflow.client.cancellation import cancel_batches, may_cancel
+from airflow_provider_runflow.client.errors import InputProblem
 from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.links.batch import RunflowBatchLink, publish_batch_url
 from airflow_provider_runflow.links.outputs import RunflowOutputsLink
@@ -76,6 +89,12 @@ class RunflowBatchOperator(BaseOperator):
         or cancelled, within the same ``timeout``; entries then come from each input's last attempt
         and gain ``attempts``. Each round's Idempotency-Keys include its number, so a task retry
         re-attaches to every round's batches.
+    :param max_cost: a budget for the task's batches, in Runflow's currency: a decimal string (templated) or
+        ``Decimal``. One batch goes first; its cost per item projects what the rest would cost, and further
+        batches go in waves only while the spend plus the projection stays within it (retry rounds count too).
+        Inputs that do not fit are skipped (docs/cost.md). ``None`` (default): no guard, no extra step.
+    :param on_budget: when the guard skipped inputs, ``"fail"`` the task once, without retries, naming the
+        figures; or ``"continue"``: succeed with the skipped inputs' entries (``status`` ``"skipped"``).
     """
 
     template_fields: Sequence[str] = (
@@ -87,6 +106,7 @@ class RunflowBatchOperator(BaseOperator):
         "output_path",
         "submission_key",
         "media_path",
+        "max_cost",
     )
     template_fields_renderers = {"inputs": "json", "metadata": "json"}
     operator_extra_links = (RunflowBatchLink(), RunflowOutputsLink())
@@ -112,6 +132,8 @@ class RunflowBatchOperator(BaseOperator):
         media_path: str | None = None,
         media: MediaOptions | None = None,
         retry_failed_items: int = 0,
+        max_cost: str | Decimal | None = None,
+        on_budget: Literal["fail", "continue"] = "fail",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -131,6 +153,8 @@ class RunflowBatchOperator(BaseOperator):
         self.media_path = media_path
         self.media = media or MediaOptions()
         self.retry_failed_items = retry_failed_items
+        self.max_cost = max_cost
+        self.on_budget = on_budget
         self.runflow_batch_url: str | None = None
         self._created: list[str] = []
         """Batches this task process created or re-attached to: what ``on_kill`` cancels in blocking mode."""
@@ -139,6 +163,10 @@ class RunflowBatchOperator(BaseOperator):
             raise ValueError(f"timeout must be positive, got {timeout!r}")
         if retry_failed_items < 0:
             raise ValueError(f"retry_failed_items must be 0 or more, got {retry_failed_items!r}")
+        if on_budget not in ("fail", "continue"):
+            raise ValueError(f"on_budget must be 'fail' or 'continue', got {on_budget!r}")
+        if not (isinstance(max_cost, str) and "{{" in max_cost):
+            parse_max_cost(max_cost)  # a template is checked once rendered
 
     @cached_property
     def hook(self) -> RunflowHook:
@@ -148,83 +176,143 @@ class RunflowBatchOperator(BaseOperator):
     def execute(self, context: Context) -> Any:
         with ending_as_airflow(resubmits=bool(self.submission_key)):
             request = BatchRequest.checked(self.model, self.inputs, self.metadata, self.callback_url, self.chunk_size)
-            run = RunState(time.time(), [])
-            run.rounds.append(self._submit_round(context, run, request, 0))
+            chunks = plan_chunks(request, self._scope(context, 0))
+            run = RunState(time.time(), [Round(0, [], [])])
+            # With a budget, one batch first: its cost per item decides how many more may follow.
+            self._send(context, run, chunks[:1] if self._max_cost() is not None else chunks)
             return self._wait(context, run)
 
     def execute_complete(self, context: Context, event: dict[str, Any], **_: Any) -> Any:
-        """A wait is over: re-run what failed if rounds are left, else finish.
+        """A wait is over: send the next wave or round if one is due, else finish.
 
         Keyword arguments are ignored: only tasks deferred by version 0.1.0 pass some, which the event now carries.
         """
         with ending_as_airflow(resubmits=bool(self.submission_key)):
             run = RunState.of_event(event, time.time())
             finished_batches(event, judge_items=self.retry_failed_items > 0)
-            run.last.batches = list(event["batches"])
-            if (rerun := self._next_round(context, run)) is not None:
-                run.rounds.append(rerun)
+            run.last.batches.extend(event["batches"])
+            if self._send_wave(context, run) or self._send_rerun(context, run):
                 return self._wait(context, run)
             return self._finish(context, run)
 
     def _wait(self, context: Context, run: RunState) -> Any:
-        """Wait for the last round's batches, here then (deferrable) on the triggerer, until the run's deadline."""
-        last = run.last
+        """Wait for the last wave's batches, here then (deferrable) on the triggerer, until the run's deadline."""
+        batch_ids, expected = run.last.pending
         what = Wait(
-            last.batch_ids,
+            batch_ids,
             run.submitted_at + self.timeout,
-            expected_items=last.expected_items,
+            expected_items=expected,
             carry=run.to_json(),
             poll_interval=self.poll_interval,
             cancel_on_kill=self.cancel_on_kill,
         )
         return self.execute_complete(context, dict(wait(self, self.hook, what, deferrable=self.deferrable)))
 
-    def _submit_round(
-        self, context: Context, run: RunState, request: BatchRequest, number: int, indices: list[int] | None = None
-    ) -> Round:
-        """Create a round's batches (or re-attach to an earlier try's); every batch of the run goes to XCom."""
+    def _scope(self, context: Context, number: int) -> SubmissionScope:
         ti = context["ti"]
         map_index = getattr(ti, "map_index", None)
         map_index = -1 if map_index is None else map_index
-        scope = SubmissionScope(ti.dag_id, ti.task_id, ti.run_id, map_index, str(self.submission_key or ""), number)
-        chunks = plan_chunks(request, scope, indices)
-        if indices is not None:
-            batches = f"{len(chunks)} batch{'' if len(chunks) == 1 else 'es'}"
-            self.log.info("round %d: re-running %d failed items in %s", number, len(indices), batches)
-        with self.hook.get_conn() as client:
-            batch_ids = submit(client, chunks, context.get("task_state_store"), number, self.log)
-        self._created.extend(batch_ids)
-        ti.xcom_push(key="batch_ids", value=[*run.batch_ids, *batch_ids])
-        if number == 0:
-            publish_batch_url(self, context, batch_ids[0], None, self.hook.dashboard_url)
-        return Round(number, batch_ids, [len(chunk.indices) for chunk in chunks], indices)
+        return SubmissionScope(ti.dag_id, ti.task_id, ti.run_id, map_index, str(self.submission_key or ""), number)
 
-    def _next_round(self, context: Context, run: RunState) -> Round | None:
-        """The batches re-running the items the last round left failed, if rounds and time are left."""
+    def _request(self) -> BatchRequest:
+        """The task's request on resume: its inputs were checked when it started, and it renders the same ones."""
+        return BatchRequest(self.model, list(self.inputs), self.metadata, self.callback_url, self.chunk_size)
+
+    def _max_cost(self) -> Decimal | None:
+        """The rendered ``max_cost``; a bad one fails the task without retries, as bad input does."""
+        try:
+            return parse_max_cost(self.max_cost)
+        except ValueError as err:
+            raise RunflowInputError([InputProblem(None, "max_cost", str(err))]) from None
+
+    def _send(self, context: Context, run: RunState, chunks: list[Chunk]) -> None:
+        """Create a wave of the last round's batches (or re-attach to an earlier try's); all the run's go to XCom."""
+        last = run.last
+        with self.hook.get_conn() as client:
+            batch_ids = submit(client, chunks, context.get("task_state_store"), last.number, self.log)
+        self._created.extend(batch_ids)
+        last.batch_ids.extend(batch_ids)
+        last.expected_items.extend(len(chunk.indices) for chunk in chunks)
+        context["ti"].xcom_push(key="batch_ids", value=run.batch_ids)
+        if run.batch_ids == batch_ids:
+            publish_batch_url(self, context, batch_ids[0], None, self.hook.dashboard_url)
+
+    def _send_wave(self, context: Context, run: RunState) -> bool:
+        """With a budget: the next wave of round 0, as far as the spend guard admits; the rest is skipped."""
+        max_cost, first = self._max_cost(), run.rounds[0]
+        if max_cost is None or run.last is not first or run.skipped_from is not None:
+            return False
+        waiting = plan_chunks(self._request(), self._scope(context, 0))[len(first.batch_ids) :]
+        if not waiting:
+            return False
+        spent = Spend.of(run.states)
+        wave = next_wave(max_cost, spent, [len(chunk.indices) for chunk in waiting], self.chunk_size)
+        self.log.info(
+            "Budget: spent %s of %s on %d items (%s per item); all inputs would cost about %s; next wave: %d items",
+            money(wave.spent),
+            max_cost,
+            spent.items,
+            money(wave.per_item),
+            money(wave.projected_total),
+            wave.items,
+        )
+        if not wave.batches:
+            run.skipped_from = waiting[0].indices[0]
+            self.log.warning("%s", budget_message(max_cost, spent, len(self.inputs), run.skipped_from))
+            return False
+        self._send(context, run, waiting[: wave.batches])
+        return True
+
+    def _send_rerun(self, context: Context, run: RunState) -> bool:
+        """A round re-running the items the last round left failed, if rounds, time and budget are left."""
         last = run.last
         if last.number >= self.retry_failed_items:
-            return None
+            return False
         with self.hook.get_conn() as client:
             failed = rerun_inputs(client, last)
         if not failed:
-            return None
+            return False
         if time.time() >= run.submitted_at + self.timeout:
             self.log.warning("No time left to re-run %d failed items: the deadline passed", len(failed))
-            return None
-        # The inputs were checked when the task started; a resumed task renders the same ones.
-        request = BatchRequest(self.model, list(self.inputs), self.metadata, self.callback_url, self.chunk_size)
-        return self._submit_round(context, run, request, last.number + 1, failed)
+            return False
+        chunks = plan_chunks(self._request(), self._scope(context, last.number + 1), failed)
+        if (max_cost := self._max_cost()) is not None:
+            sizes = [len(chunk.indices) for chunk in chunks]
+            admitted = next_wave(max_cost, Spend.of(run.states), sizes, sum(sizes)).batches
+            if admitted < len(chunks):
+                left = sum(sizes[admitted:])
+                self.log.warning("Budget: %d failed items are not re-run, to stay within max_cost=%s", left, max_cost)
+            chunks = chunks[:admitted]
+            if not chunks:
+                return False
+        indices = [index for chunk in chunks for index in chunk.indices]
+        batches = f"{len(chunks)} batch{'' if len(chunks) == 1 else 'es'}"
+        self.log.info("round %d: re-running %d failed items in %s", last.number + 1, len(indices), batches)
+        run.rounds.append(Round(last.number + 1, [], [], indices))
+        self._send(context, run, chunks)
+        return True
 
     def _finish(self, context: Context, run: RunState) -> Any:
         """Every input's entry (media copied, or streamed to ``output_path``), then the one finish path."""
-        states = [state for r in run.rounds for state in r.states]
+        states = run.states
         tally = Tally()
         copier: MediaCopier | None = None
+        max_cost = self._max_cost()
+        skipped: list[dict[str, Any]] = []
+        budget = None
+        if max_cost is not None and run.skipped_from is not None:
+            inputs = list(self.inputs)
+            message = budget_message(max_cost, Spend.of(states), len(inputs), run.skipped_from)
+            skipped = skipped_entries(inputs, run.skipped_from, message)
+            budget = RunflowBudgetError(message) if self.on_budget == "fail" else None
         with self.hook.get_conn() as client, ExitStack() as stack:
             entries = run_entries(client, run, tally)
             if self.media_path:
                 copier = stack.enter_context(open_copier(str(self.media_path), context, self.media, client))
                 entries = persisted(entries, copier)
+            if skipped:
+                tally.add(skipped)
+                entries = chain(entries, [skipped])
             if self.output_path:
                 value: Any = write_jsonl(str(self.output_path), entries, run.batch_ids)
             else:
@@ -233,7 +321,7 @@ class RunflowBatchOperator(BaseOperator):
             tally.rounds = [r.counts() for r in run.rounds]
         publish_batch_url(self, context, states[0].batch_id, states[0].links, self.hook.dashboard_url)
         media = None if copier is None else media_error(copier, str(self.media_path), self.media)
-        collected = Collected(value, tally, media)
+        collected = Collected(value, tally, media, max_cost, budget)
         value, summary = finish(context, states, collected, self.policy, run.submitted_at, self.log)
         if self.outlets:
             folder = None if copier is None else copier.folder.uri

@@ -1,4 +1,4 @@
-"""Finishing a task once its batches are over: the summary, the failure policy, the media check, the result.
+"""Finishing a task once its batches are over: the summary, the budget, the failure policy, the media check.
 
 One straight path for the operator and the sensor, deferred or blocking: each collects what it
 returns (the operator its entries, the sensor the batches' counts), then hands the values here.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from airflow.providers.common.compat.sdk import Context
@@ -27,8 +28,11 @@ class Collected:
     value: Any
     """What the task returns; None: its summary."""
     tally: Tally
-    after_policy: RunflowError | None = None
-    """A failure to raise only if the failure policy passed (media that could not be stored)."""
+    media_error: RunflowError | None = None
+    """Media that could not be stored: raised only if the failure policy passed."""
+    max_cost: Decimal | None = None
+    budget_error: RunflowError | None = None
+    """Inputs the spend guard skipped (``on_budget="fail"``): raised once the summary is out."""
 
 
 def finish(
@@ -39,11 +43,15 @@ def finish(
     started_at: float | None,
     log: Any,
 ) -> tuple[Any, dict[str, Any]]:
-    """Publish the ``summary`` XCom, apply the failure policy, then the collected check; the result and summary."""
-    summary = summarize(collected.tally, states, time.time() - started_at if started_at else 0.0)
+    """Publish the ``summary`` XCom, then apply the budget, the failure policy and the media check, in that order."""
+    tally = collected.tally
+    seconds = time.time() - started_at if started_at else 0.0
+    summary = summarize(tally, states, seconds, collected.max_cost)
     context["ti"].xcom_push(key="summary", value=summary)
     log.info("Runflow summary: %s", summary)
-    tally = collected.tally
+    if collected.budget_error is not None:
+        log.error("%s", collected.budget_error)
+        raise collected.budget_error
     if violation := policy.violation(tally.not_succeeded, tally.total):
         error = items_failed_error(violation, tally)
         log.error("%s", error)
@@ -56,6 +64,6 @@ def finish(
             tally.total,
             named,
         )
-    if collected.after_policy is not None:
-        raise collected.after_policy
+    if collected.media_error is not None:
+        raise collected.media_error
     return (summary if collected.value is None else collected.value), summary

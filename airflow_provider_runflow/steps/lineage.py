@@ -31,6 +31,7 @@ class RunflowRunFacet(RunFacet):
     batch_ids: list[str]
     counts: dict[str, int]
     cost: str | None = None
+    max_cost: str | None = None
 
     @staticmethod
     def _get_schema() -> str:
@@ -55,5 +56,6 @@ def operator_lineage(model: str, xcoms: dict[str, Any], paths: list[str | None])
         batch_ids=[str(batch_id) for batch_id in batch_ids],
         counts={name: int(summary[name]) for name in COUNTS if isinstance(summary.get(name), int)},
         cost=None if summary.get("cost") is None else str(summary["cost"]),
+        max_cost=None if summary.get("max_cost") is None else str(summary["max_cost"]),
     )
     return OperatorLineage(outputs=[storage_dataset(path) for path in paths if path], run_facets={FACET_NAME: facet})

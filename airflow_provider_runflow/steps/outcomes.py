@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
+from airflow_provider_runflow.batching.budget import RunflowBudgetError
 from airflow_provider_runflow.batching.outcome import (
     RunflowBatchFailedError,
     RunflowDeadlineError,
@@ -40,6 +41,8 @@ class Outcome(StrEnum):
     """Runflow ended a batch failed, errored or cancelled."""
     ITEMS_FAILED = "items_failed"
     """More items failed than the failure policy allows."""
+    BUDGET_EXCEEDED = "budget_exceeded"
+    """The spend guard skipped inputs to stay within ``max_cost`` (``on_budget="fail"``)."""
     MEDIA_FAILED = "media_failed"
     """Some items' media could not be stored (``media.on_error="fail"``)."""
     DEADLINE = "deadline"
@@ -82,6 +85,12 @@ ENDINGS: dict[Outcome, Ending] = {
         f"{_FINAL}; retry_failed_items re-runs failed items, a submission_key submits new batches.",
         resubmitted=AirflowException,
     ),
+    Outcome.BUDGET_EXCEEDED: Ending(
+        AirflowFailException,
+        AirflowFailException,
+        "Not retried: a retry would skip the same inputs. With a larger max_cost, a retry re-attaches to "
+        "the batches already run (nothing is paid twice) and runs the rest.",
+    ),
     Outcome.MEDIA_FAILED: Ending(
         AirflowException, AirflowException, f"{_AGAIN} and copies only the files not stored yet."
     ),
@@ -99,6 +108,7 @@ _OUTCOMES: tuple[tuple[type[RunflowError] | tuple[type[RunflowError], ...], Outc
     ((RunflowBadRequestError, RunflowNotFoundError, RunflowValidationError), Outcome.REFUSED),
     (RunflowBatchFailedError, Outcome.BATCH_FAILED),
     (RunflowItemsFailedError, Outcome.ITEMS_FAILED),
+    (RunflowBudgetError, Outcome.BUDGET_EXCEEDED),
     (RunflowMediaError, Outcome.MEDIA_FAILED),
     (RunflowDeadlineError, Outcome.DEADLINE),
 )

@@ -36,6 +36,7 @@ def asset_extra(summary: dict[str, Any], model: str, place: ResultsPlace) -> dic
         "batch_ids": list(summary.get("batch_ids") or []),
         "counts": {name: int(summary.get(name) or 0) for name in COUNTS},
         "cost": summary.get("cost"),
+        "max_cost": summary.get("max_cost"),
         "results": "output_path" if place.output_path else "xcom",
         "output_path": place.output_path,
         "media_path": place.media_path,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_runflow.batching.plan import Chunk, fingerprint
-from airflow_provider_runflow.client import InputProblem, RunflowClient, RunflowError, RunflowValidationError
+from airflow_provider_runflow.client import RunflowClient, RunflowError, RunflowValidationError
+from airflow_provider_runflow.client.errors import InputProblem
 
 STATE_KEY = "runflow_batches"
 

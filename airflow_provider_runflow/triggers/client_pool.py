@@ -5,8 +5,9 @@ context) and holds its own connections: one per trigger would cost gigabytes
 for thousands of deferred tasks. Triggers borrow from here instead; the last
 one to leave closes the client. The SSL context is built once per process, in a
 thread, so that no trigger's first poll stalls the triggerer's event loop. Shared clients send through aiohttp
-(``client/aiohttp_transport.py``): a third of httpcore's CPU per poll. A changed connection has other settings, so
-it gets a fresh client while the old one drains.
+(``client/aiohttp_transport.py``): a third of httpcore's CPU per poll; with a proxy configured, through httpx's own
+transport (see docs/benchmarks.md). A changed connection has other settings, so it gets a fresh client while the
+old one drains.
 """
 
 from __future__ import annotations
@@ -18,9 +19,6 @@ from types import TracebackType
 from airflow_provider_runflow.client import AsyncRunflowClient, ClientConfig
 from airflow_provider_runflow.client.aiohttp_transport import async_transport
 from airflow_provider_runflow.client.config import ssl_context
-
-pooled_transport = async_transport
-"""Makes the shared clients' transport: aiohttp's unless a proxy is configured (see docs/benchmarks.md)."""
 
 LeaseKey = tuple[asyncio.AbstractEventLoop, ClientConfig]
 
@@ -58,7 +56,7 @@ class SharedClient:
             await asyncio.to_thread(ssl_context, key[1].verify)  # reads the CA bundle: not on the loop
         lease = _LEASES.get(key)
         if lease is None:  # looked up again: another trigger may have made it while this one waited
-            lease = _LEASES[key] = _Lease(key, AsyncRunflowClient(key[1], transport=pooled_transport(key[1])))
+            lease = _LEASES[key] = _Lease(key, AsyncRunflowClient(key[1], transport=async_transport(key[1])))
         lease.users += 1
         self._lease, self._config = lease, None
         return lease.client
@@ -71,8 +69,3 @@ class SharedClient:
         if lease.users == 0 and _LEASES.get(lease.key) is lease:
             del _LEASES[lease.key]
             await lease.client.aclose()
-
-
-def open_clients() -> int:
-    """How many shared clients are open (for tests and diagnostics)."""
-    return len(_LEASES)

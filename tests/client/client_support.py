@@ -39,19 +39,33 @@ def make_config(**overrides: Any) -> ClientConfig:
 
 @dataclass
 class Runflow:
-    """Sends one call through the sync or the async client, so a test states its scenario once."""
+    """Sends one call through the sync or the async client, so a test states its scenario once.
+
+    ``sleeps``: when a list, the client's waits are recorded there instead of slept.
+    """
 
     kind: str
     config: ClientConfig
+    sleeps: list[float] | None = None
 
     async def call(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:
         """Send ``calls.<endpoint>(*args, **kwargs)``."""
         call = getattr(calls, endpoint)(*args, **kwargs)
         if self.kind == "sync":
-            with RunflowClient(self.config) as client:
+            with RunflowClient(self.config, **self._sleep()) as client:
                 return client.send(call)
-        async with AsyncRunflowClient(self.config) as aclient:
+        async with AsyncRunflowClient(self.config, **self._sleep()) as aclient:
             return await aclient.send(call)
+
+    def _sleep(self) -> dict[str, Any]:
+        if self.sleeps is None:
+            return {}
+        recorded = self.sleeps
+
+        async def record(seconds: float) -> None:
+            recorded.append(seconds)
+
+        return {"sleep": recorded.append if self.kind == "sync" else record}
 
     async def all_items(self, batch_id: str, query: ItemsQuery | None = None) -> list[BatchItemRow]:
         return await self.call("batch_items", batch_id, query)  # type: ignore[no-any-return]

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import respx
-from client_support import BASE_URL, LoopbackServer, Reply, Runflow, make_config
-
-from airflow_provider_runflow.client import rate_gate
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_gates(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test its own gates: a 429 whose wait a test only pretended to sleep must not close the next test's."""
-    monkeypatch.setattr(rate_gate, "_GATES", {})
+from client_support import API_KEY, BASE_URL, LoopbackServer, Reply, Runflow, make_config
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -28,10 +21,16 @@ def client_kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def runflow(client_kind: str) -> Callable[..., Runflow]:
-    """``runflow(**config_overrides)``: the client of this test's kind, against ``BASE_URL`` by default."""
+    """``runflow(sleeps=None, **config_overrides)``: the client of this test's kind, against ``BASE_URL`` by default.
 
-    def build(**overrides: Any) -> Runflow:
-        return Runflow(client_kind, make_config(**overrides))
+    With ``sleeps``, its waits are recorded there instead of slept, on an API key of its own: a 429
+    closes the connection's rate gate in real time, which pretend waits never wait out.
+    """
+
+    def build(sleeps: list[float] | None = None, **overrides: Any) -> Runflow:
+        if sleeps is not None:
+            overrides.setdefault("api_key", f"{API_KEY}_{uuid.uuid4().hex}")
+        return Runflow(client_kind, make_config(**overrides), sleeps)
 
     return build
 

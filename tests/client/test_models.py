@@ -12,15 +12,13 @@ from pydantic import TypeAdapter
 
 from airflow_provider_runflow.client import (
     Batch,
-    BatchItemHandle,
     BatchItemRow,
     BatchItemsPage,
     CallbackDelivery,
     CallbackPayload,
-    ErrorResponse,
-    Run,
     RunflowResponseError,
 )
+from airflow_provider_runflow.client.models import BatchItemHandle, ErrorResponse, Run
 
 ALL_NULLABLE = [Batch, BatchItemHandle, BatchItemRow, Run, CallbackPayload, CallbackDelivery, ErrorResponse]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -89,16 +88,9 @@ def test_at_least_one_attempt() -> None:
 
 
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The retry waits asked for, recorded instead of slept (both the blocking and the asyncio sleep)."""
-    recorded: list[float] = []
-
-    async def fake_async_sleep(seconds: float, *args: Any) -> None:
-        recorded.append(seconds)
-
-    monkeypatch.setattr(time, "sleep", recorded.append)
-    monkeypatch.setattr(asyncio, "sleep", fake_async_sleep)
-    return recorded
+def sleeps() -> list[float]:
+    """The waits a client asks for, given to it as its sleep: recorded instead of slept."""
+    return []
 
 
 async def test_post_without_idempotency_key_is_not_resent_after_503(runflow: Any, api: Any) -> None:
@@ -209,7 +201,7 @@ async def test_retry_after_in_seconds_is_honoured(runflow: Any, api: Any, sleeps
         side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json=CREATED)]
     )
 
-    await runflow().call("get_batch", "b1")
+    await runflow(sleeps=sleeps).call("get_batch", "b1")
 
     assert sleeps == [7.0]
 
@@ -223,7 +215,7 @@ async def test_retry_after_as_an_http_date_is_honoured(runflow: Any, api: Any, s
         ]
     )
 
-    await runflow().call("get_batch", "b1")
+    await runflow(sleeps=sleeps).call("get_batch", "b1")
 
     assert len(sleeps) == 1
     assert 28 <= sleeps[0] <= 30
@@ -234,7 +226,7 @@ async def test_retry_after_is_capped_by_max_retry_after(runflow: Any, api: Any, 
         side_effect=[httpx.Response(429, headers={"Retry-After": "3600"}), httpx.Response(200, json=CREATED)]
     )
 
-    await runflow(retry=RetryPolicy(max_retry_after=5)).call("get_batch", "b1")
+    await runflow(sleeps=sleeps, retry=RetryPolicy(max_retry_after=5)).call("get_batch", "b1")
 
     assert sleeps == [5.0]
 
@@ -243,7 +235,7 @@ async def test_without_retry_after_backoff_is_exponential(runflow: Any, api: Any
     api.get("/v1/batches/b1").mock(side_effect=[httpx.Response(503)] * 3 + [httpx.Response(200, json=CREATED)])
     policy = RetryPolicy(initial_backoff=0.5, max_backoff=1.5, jitter=0)
 
-    await runflow(retry=policy).call("get_batch", "b1")
+    await runflow(sleeps=sleeps, retry=policy).call("get_batch", "b1")
 
     assert sleeps == [0.5, 1.0, 1.5]
 
@@ -252,7 +244,7 @@ async def test_jitter_adds_at_most_its_bound(runflow: Any, api: Any, sleeps: lis
     api.get("/v1/batches/b1").mock(side_effect=[httpx.Response(503)] * 4 + [httpx.Response(200, json=CREATED)])
     policy = RetryPolicy(initial_backoff=1, max_backoff=1, jitter=0.25)
 
-    await runflow(retry=policy).call("get_batch", "b1")
+    await runflow(sleeps=sleeps, retry=policy).call("get_batch", "b1")
 
     assert len(sleeps) == 4
     assert all(1 <= s <= 1.25 for s in sleeps)
@@ -274,3 +266,30 @@ async def test_a_redirect_is_not_retried(runflow: Any, api: Any) -> None:
         await runflow().call("get_batch", "b1")
 
     assert route.call_count == 1
+
+
+async def test_a_429_pauses_the_next_call_of_the_connection_too(runflow: Any, api: Any, sleeps: list[float]) -> None:
+    api.get("/v1/batches/b1").mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "7"})] + [httpx.Response(200, json=CREATED)] * 2
+    )
+    connection = runflow(sleeps=sleeps)
+
+    await connection.call("get_batch", "b1")
+    await connection.call("get_batch", "b1")  # another client of the connection, before the 7 s are over
+
+    assert sleeps[0] == 7.0
+    assert len(sleeps) == 2
+    assert 6 < sleeps[1] <= 7
+
+
+async def test_max_requests_per_second_is_waited_with_the_clients_sleep(
+    runflow: Any, api: Any, sleeps: list[float]
+) -> None:
+    api.get("/v1/batches/b1").respond(200, json=CREATED)
+    connection = runflow(sleeps=sleeps, max_requests_per_second=2)
+
+    await connection.call("get_batch", "b1")
+    await connection.call("get_batch", "b1")
+
+    assert len(sleeps) == 1
+    assert 0 < sleeps[0] <= 0.5

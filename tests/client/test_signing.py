@@ -3,7 +3,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_provider_runflow.client import runflow_signature, verify_runflow_signature
+from airflow_provider_runflow.client import verify_runflow_signature
+from airflow_provider_runflow.client.signing import runflow_signature
 
 # RFC 4231-style known answer: HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog").
 FOX = b"The quick brown fox jumps over the lazy dog"

@@ -6,14 +6,10 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_runflow.client import (
-    CreateBatchRequest,
-    InputProblem,
-    RunflowInputError,
-    build_batch_request,
-    parse_model_ref,
-    validate_inputs,
-)
+from airflow_provider_runflow.client import RunflowInputError, build_batch_request
+from airflow_provider_runflow.client.errors import InputProblem
+from airflow_provider_runflow.client.models import CreateBatchRequest
+from airflow_provider_runflow.client.validation import parse_model_ref, validate_inputs
 
 
 def problems_of(inputs: Any, **kwargs: Any) -> list[InputProblem]:

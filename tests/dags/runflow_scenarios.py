@@ -70,6 +70,17 @@ with _dag("rf_deadline"):
 with _dag("rf_slow"):
     RunflowBatchOperator(task_id="run", model=MODEL, inputs=texts(150, run_seconds=3), **FAST)
 
+# 1,000 inputs at 0.004 each: 4.00 in all, and budgets around it (docs/cost.md).
+PRICED = [{**item, "cost": 0.004} for item in texts(1000, run_seconds=0.01)]
+for name, budget in {
+    "rf_budget_fail": {"max_cost": "1.00"},
+    "rf_budget_continue": {"max_cost": "1.00", "on_budget": "continue"},
+    "rf_budget_ample": {"max_cost": "100"},
+    "rf_budget_none": {},
+}.items():
+    with _dag(name):
+        RunflowBatchOperator(task_id="run", model=MODEL, inputs=PRICED, **FAST, **budget)
+
 with _dag("rf_two_seconds"):
     RunflowBatchOperator(task_id="run", model=MODEL, inputs=texts(3, run_seconds=2), **FAST)
 

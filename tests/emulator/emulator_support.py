@@ -12,9 +12,9 @@ from airflow_provider_runflow.client import (
     RetryPolicy,
     RunflowClient,
     calls,
-    is_terminal,
 )
 from airflow_provider_runflow.client.calls import ApiCall
+from airflow_provider_runflow.client.status import is_terminal
 from airflow_provider_runflow.emulator import RunflowEmulator
 
 FAST_RETRY = RetryPolicy(max_attempts=5, initial_backoff=0.01, max_backoff=0.05, jitter=0.01, max_retry_after=0.05)

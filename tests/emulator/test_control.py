@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 from emulator_support import wait_terminal
 
-from airflow_provider_runflow.client import RunflowClient, build_batch_request, calls, is_terminal
+from airflow_provider_runflow.client import RunflowClient, build_batch_request, calls
+from airflow_provider_runflow.client.status import is_terminal
 from airflow_provider_runflow.emulator import RunflowEmulator
 
 
@@ -26,7 +27,7 @@ def test_reset_forgets_batches_counters_and_faults(emu: RunflowEmulator, client:
     emu.reset()
     assert emu.counters() == {"batches_created": 0, "batches": 0, "callback_attempts": 0, "requests": {}}
     assert emu.requests_log() == []
-    assert client.send(calls.health()) == {"status": "ok"}
+    assert client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "b"}]))).id  # no fault left
 
 
 def test_forced_statuses_reach_the_client(emu: RunflowEmulator, client: RunflowClient) -> None:

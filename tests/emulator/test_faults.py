@@ -148,7 +148,7 @@ def test_faults_given_at_start_apply_from_the_first_request() -> None:
 def test_latency_delays_every_runflow_response() -> None:
     with RunflowEmulator(latency=0.15) as emulator, make_client(emulator) as slow:
         started = time.monotonic()
-        slow.send(calls.health())
+        _batch(slow)
         assert time.monotonic() - started >= 0.15
 
 

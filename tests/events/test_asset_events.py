@@ -30,8 +30,9 @@ def test_producer_records_the_run_on_its_asset_and_the_models_asset_and_the_cons
         "source": "runflow",
         "model": "acme/image-gen",
         "batch_ids": summary["batch_ids"],
-        "counts": {"total": 6, "succeeded": 6, "failed": 0, "cancelled": 0, "other": 0},
+        "counts": {"total": 6, "succeeded": 6, "failed": 0, "cancelled": 0, "skipped": 0, "other": 0},
         "cost": summary["cost"],
+        "max_cost": None,
         "results": "output_path",
         "output_path": manifest["output_path"],
         "media_path": None,
@@ -60,7 +61,7 @@ def test_results_kept_in_xcom_are_said_so_with_the_failed_items_counted(
     [event] = [e for e in asset_events(asset) if e["run_id"] == run.run_id]
     extra = event["extra"]
     assert (extra["results"], extra["output_path"], extra["media_path"]) == ("xcom", None, None)
-    assert extra["counts"] == {"total": 5, "succeeded": 4, "failed": 1, "cancelled": 0, "other": 0}
+    assert extra["counts"] == {"total": 5, "succeeded": 4, "failed": 1, "cancelled": 0, "skipped": 0, "other": 0}
     assert len(extra["batch_ids"]) == 3
     assert extra["batch_ids"] == xcom(run, "run", "batch_ids")
     model_events = asset_events(model_asset_uri(runflow_connection.url, "acme/test-model"))

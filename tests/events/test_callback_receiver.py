@@ -17,7 +17,8 @@ from airflow_support import asset_events
 from events_support import NEXT_SECRET, SECRET
 from fastapi.testclient import TestClient
 
-from airflow_provider_runflow.client import SIGNATURE_HEADER, runflow_signature
+from airflow_provider_runflow.client import SIGNATURE_HEADER
+from airflow_provider_runflow.client.signing import runflow_signature
 from airflow_provider_runflow.plugins.callback_receiver import MAX_BODY_BYTES
 
 pytestmark = pytest.mark.airflow_db

@@ -72,11 +72,12 @@ def test_a_finished_run_has_a_runflow_run_facet_and_no_output_dataset_when_resul
 
     facet = facet_dict(lineage.run_facets["runflow"])
     check_schema(facet)
-    assert {k: facet[k] for k in ("model", "batch_ids", "counts", "cost")} == {
+    assert {k: facet.get(k) for k in ("model", "batch_ids", "counts", "cost", "max_cost")} == {
         "model": "acme/test-model",
         "batch_ids": summary["batch_ids"],
-        "counts": {"total": 5, "succeeded": 4, "failed": 1, "cancelled": 0, "other": 0},
+        "counts": {"total": 5, "succeeded": 4, "failed": 1, "cancelled": 0, "skipped": 0, "other": 0},
         "cost": summary["cost"],
+        "max_cost": None,
     }
     assert (lineage.inputs, lineage.outputs) == ([], [])
 

@@ -21,8 +21,8 @@ from airflow_provider_runflow.client import (
     RunflowClient,
     build_batch_request,
     calls,
-    runflow_signature,
 )
+from airflow_provider_runflow.client.signing import runflow_signature
 
 pytestmark = pytest.mark.fullstack
 PRODUCER, CONSUMER = "runflow_fullstack_producer", "runflow_fullstack_consumer"

@@ -11,7 +11,8 @@ import pytest
 import respx
 from airflow.providers.common.compat.sdk import redact
 
-from airflow_provider_runflow.client import DEFAULT_BASE_URL, AsyncRunflowClient, RunflowClient
+from airflow_provider_runflow.client import RunflowClient
+from airflow_provider_runflow.client.config import DEFAULT_BASE_URL
 from airflow_provider_runflow.get_provider_info import get_provider_info
 from airflow_provider_runflow.hooks.runflow import RunflowHook, callback_secrets_of
 
@@ -146,17 +147,14 @@ async def test_the_key_is_masked_when_read_by_the_async_path(connection: Any, ap
     assert api_key not in redact(f"key={api_key}")
 
 
-async def test_hook_builds_sync_and_async_clients_from_the_connection(connection: Any) -> None:
+async def test_hook_builds_a_client_and_async_settings_from_the_connection(connection: Any) -> None:
     connection(host=BASE_URL, extra={"organization_id": "org_1"})
     hook = RunflowHook()
 
     with hook.get_conn() as client:
         assert isinstance(client, RunflowClient)
         assert client.config == hook.client_config
-    aclient = await hook.aget_client()
-    async with aclient:
-        assert isinstance(aclient, AsyncRunflowClient)
-        assert aclient.config == hook.client_config
+    assert await hook.aclient_config() == hook.client_config
 
 
 def test_dashboard_url_comes_from_the_extras(connection: Any) -> None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -181,3 +182,49 @@ async def test_a_trigger_resumed_in_another_process_keeps_the_original_deadline(
     assert event.payload["status"] == "timeout"
     assert time.time() < original.deadline + 5  # a restarted 1.5 s deadline would end no sooner than now + 1.5
     assert runflow_connection.counters()["batches_created"] == 1
+
+
+def drive(task: RunflowBatchOperator, ti: TaskInstanceStub, deferrals: int | None = None) -> Any:
+    """Run a try in-process as Airflow would: each deferral's trigger to its event, then the resume.
+
+    With ``deferrals``, the worker dies at that deferral instead (nothing after it runs).
+    """
+    context: Any = {"ti": ti}
+    step = lambda: task.execute(context)  # noqa: E731
+    seen = 0
+    while True:
+        try:
+            return step()
+        except TaskDeferred as deferred:
+            seen += 1
+            if seen == deferrals:
+                raise WorkerDied from None
+            event = asyncio.run(anext(deferred.trigger.run()))  # type: ignore[attr-defined]
+            step = lambda event=event: task.execute_complete(context, event.payload)  # noqa: E731
+
+
+def test_a_budgeted_task_that_dies_between_waves_pays_nothing_twice_on_retry(
+    runflow_connection: RunflowEmulator, figures: Any
+) -> None:
+    priced = [{**item, "cost": 0.004} for item in INPUTS] * 4  # 1,000 inputs, 4.00 in all
+
+    def budgeted() -> RunflowBatchOperator:
+        return RunflowBatchOperator(
+            task_id="run", model="acme/test-model", inputs=priced, poll_interval=0.1, max_cost="1.00",
+            on_budget="continue",
+        )  # fmt: skip
+
+    with pytest.raises(WorkerDied):
+        drive(budgeted(), TaskInstanceStub(run_id="manual__budget"), deferrals=2)  # dies once wave 2 is sent
+    assert runflow_connection.counters()["batches_created"] == 2
+
+    entries = drive(budgeted(), TaskInstanceStub(run_id="manual__budget"))
+
+    figures(
+        lost=0,
+        duplicates=runflow_connection.counters()["batches_created"] - 2,
+        checked="max_cost=1.00 over 1,000 inputs at 0.004: dies after wave 2; the retry re-attaches to both waves",
+    )
+    assert runflow_connection.counters()["batches_created"] == 2
+    assert [e["status"] for e in entries] == ["succeeded"] * 200 + ["skipped"] * 800
+    assert sum(Decimal(e["cost"]) for e in entries[:200]) == Decimal("0.8000")

@@ -12,8 +12,9 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_runflow.client import ClientConfig, RunflowClient, build_batch_request, calls
 from airflow_provider_runflow.emulator import FaultKind, FaultRule, RunflowEmulator
+from airflow_provider_runflow.hooks.runflow import RunflowHook
 from airflow_provider_runflow.triggers.batch import RunflowBatchTrigger
-from airflow_provider_runflow.triggers.client_pool import open_clients
+from airflow_provider_runflow.triggers.client_pool import SharedClient
 
 GET_BATCH = "GET /v1/batches/{id}"
 
@@ -108,10 +109,13 @@ async def test_triggers_share_one_client_per_connection_and_close_it_after_the_l
     ids = create_batches(runflow_connection, [1] * 20, run_seconds=0.5)
     runs = [asyncio.ensure_future(events_of(trigger([batch_id]))) for batch_id in ids]
     await asyncio.sleep(0.2)
-    assert open_clients() == 1
+    async with SharedClient(await RunflowHook().aclient_config()) as shared:
+        pass
+    assert (await shared.send(calls.poll_batch(ids[0]))).id == ids[0]  # still open: the triggers hold it
     results = await asyncio.gather(*runs)
     assert all(events[0].payload["status"] == "success" for events in results)
-    assert open_clients() == 0
+    with pytest.raises(RuntimeError, match="closed"):
+        await shared.send(calls.poll_batch(ids[0]))
 
 
 async def test_two_identical_triggers_at_once_agree_and_change_nothing(runflow_connection: RunflowEmulator) -> None:

@@ -1,50 +1,74 @@
-"""Shared clients: the SSL context, which takes ~25 ms of CPU to build, never stalls the triggerer's loop."""
+"""Shared clients: one per connection, closed by the last borrower; the SSL context (~25 ms) is built off the loop."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
 import threading
-from collections.abc import Iterator
+from pathlib import Path
 
 import certifi
 import pytest
 
-from airflow_provider_runflow.client import ClientConfig
-from airflow_provider_runflow.client import config as client_config
-from airflow_provider_runflow.triggers.client_pool import SharedClient, open_clients
+from airflow_provider_runflow.client import ClientConfig, calls
+from airflow_provider_runflow.client.config import ssl_context
+from airflow_provider_runflow.triggers.client_pool import SharedClient
+
+BUNDLE = Path(certifi.where()).read_bytes()
 
 
-@pytest.fixture
-def builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """The threads that built an SSL context, with the per-process cache emptied first."""
-    threads: list[int] = []
-    build = client_config._build_ssl_context
-
-    def recording(verify: bool | str) -> object:
-        threads.append(threading.get_ident())
-        return build(verify)
-
-    client_config.ssl_context.cache_clear()
-    monkeypatch.setattr(client_config, "_build_ssl_context", recording)
-    yield threads
-    client_config.ssl_context.cache_clear()
-
-
-async def test_the_ssl_context_is_built_once_and_off_the_event_loop(builds: list[int]) -> None:
-    loop_thread = threading.get_ident()
+async def test_connections_with_one_ca_bundle_share_one_ssl_context(tmp_path: Path) -> None:
+    bundle = shutil.copy(certifi.where(), tmp_path / "ca.pem")
+    built = ssl_context.cache_info().misses
     for key in ("rf_live_a", "rf_live_b"):  # two connections: two clients, one context
-        async with SharedClient(ClientConfig(api_key=key, verify=certifi.where())):
+        async with SharedClient(ClientConfig(api_key=key, verify=str(bundle))):
             pass
-    assert len(builds) == 1
-    assert builds[0] != loop_thread
+    assert ssl_context.cache_info().misses == built + 1
+
+
+async def _feed_from_the_loop(pipe: Path, data: bytes) -> None:
+    while True:
+        try:
+            fd = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:  # nobody reads the pipe yet
+            await asyncio.sleep(0.005)
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "wb") as writer:
+        writer.write(data)
+
+
+def _feed_from_a_thread(pipe: Path, data: bytes) -> None:
+    with pipe.open("wb") as writer:
+        writer.write(data)
+
+
+async def test_the_ca_bundle_is_read_off_the_event_loop(tmp_path: Path) -> None:
+    """The CA bundle comes through a pipe that a coroutine fills: were it read on the loop, no coroutine could run."""
+    pipe = tmp_path / "ca.pem"
+    os.mkfifo(pipe)
+    rescue = threading.Timer(10, _feed_from_a_thread, (pipe, BUNDLE))  # frees a blocked loop, so the test fails
+    rescue.daemon = True
+    rescue.start()
+    feeding = asyncio.ensure_future(_feed_from_the_loop(pipe, BUNDLE))
+    try:
+        async with SharedClient(ClientConfig(api_key="rf_live_a", verify=str(pipe))):
+            fed_by_the_loop = feeding.done() and not feeding.cancelled() and feeding.exception() is None
+    finally:
+        rescue.cancel()
+        feeding.cancel()
+    assert fed_by_the_loop
 
 
 async def test_borrowers_of_one_connection_share_a_client_closed_by_the_last() -> None:
     config = ClientConfig(api_key="rf_live_a", verify=certifi.where())
     first, second = SharedClient(config), SharedClient(ClientConfig(api_key="rf_live_a", verify=certifi.where()))
-    async with first as one:
-        async with second as two:
-            assert one is two
-        assert open_clients() == 1
-    assert open_clients() == 0
+    async with first as one, second as two:
+        assert one is two
+    with pytest.raises(RuntimeError, match="closed"):
+        await one.send(calls.get_batch("b1"))
+    async with SharedClient(config) as later:
+        assert later is not one
     with pytest.raises(RuntimeError, match="entered once"):
         await first.__aenter__()
