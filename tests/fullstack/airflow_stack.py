@@ -301,25 +301,15 @@ class AirflowStack:
     def api_server_with_users(self, users: dict[str, tuple[str, str]], **config: str) -> Iterator[str]:
         """A second api-server on this stack's DB whose users log in: ``{name: (role, password)}``; its URL.
 
-        The stack's own api-server admits everyone as admin (``simple_auth_manager_all_admins``);
-        this one checks logins and roles as a production deployment does. ``config``: more
+        The stack's own api-server admits everyone as admin (``simple_auth_manager_all_admins``)
+        unless ``logins``; this one checks logins and roles as a production deployment does. ``config``: more
         environment, e.g. ``AIRFLOW__RUNFLOW__UI_MEDIA_STREAM_SECONDS="5"``.
         """
         port, passwords = free_port(), self.root / f"passwords-{uuid.uuid4().hex[:8]}.json"
         passwords.write_text(json.dumps({name: password for name, (_, password) in users.items()}))
         url = f"http://127.0.0.1:{port}"
-        env = (
-            self.env()
-            | config
-            | {
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
-                    f"{name}:{role}" for name, (role, _) in users.items()
-                ),
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-                "AIRFLOW__API__BASE_URL": url,
-            }
-        )
+        roles = {name: role for name, (role, _) in users.items()}
+        env = self.env() | config | _logins_env(roles, passwords) | {"AIRFLOW__API__BASE_URL": url}
         command = [str(BIN / "airflow"), "api-server", "--host", "127.0.0.1", "--port", str(port)]
         with (self.root / f"api-server-{port}.log").open("wb") as log:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -433,11 +423,7 @@ class AirflowStack:
     def _auth_env(self) -> dict[str, str]:
         if not self.logins:
             return {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
-        return {
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{user}:{role}" for user, role in USERS.items()),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.root / "passwords.json"),
-        }
+        return _logins_env(USERS, self.root / "passwords.json")
 
     def _s3_env(self) -> dict[str, str]:
         """The AWS SDK's standard variables, which ``s3://`` ObjectStoragePaths without a connection use."""
@@ -559,11 +545,7 @@ class AirflowStack:
         """A JWT for ``user`` from ``api_server``'s login endpoint (``POST /auth/token``), as its login form gets."""
         if (user, api_server) not in self.tokens:
             password = json.loads((self.root / "passwords.json").read_text())[user]
-            body = {"username": user, "password": password}
-            response = httpx.post(f"{self.api_url_of(api_server)}/auth/token", json=body, timeout=30)
-            if response.status_code != 201:
-                raise StackError(f"Logging in as {user} on {api_server}: {response.status_code} {response.text}")
-            self.tokens[user, api_server] = response.json()["access_token"]
+            self.tokens[user, api_server] = login(self.api_url_of(api_server), user, password)
         return self.tokens[user, api_server]
 
     def get(self, path: str, **params: Any) -> Any:
@@ -668,6 +650,15 @@ def answers(url: str) -> bool:
         return httpx.get(url, timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _logins_env(roles: dict[str, str], passwords: Path) -> dict[str, str]:
+    """Airflow's simple auth manager with real users (``{name: role}``, passwords in a JSON file), not all admins."""
+    return {
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{name}:{role}" for name, role in roles.items()),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+    }
 
 
 def login(url: str, username: str, password: str) -> str:
