@@ -473,7 +473,7 @@ class RunflowBatchOperator(BaseOperator):
         from airflow_provider_runflow.steps.lineage import operator_lineage
 
         keys = ("summary", "batch_ids")
-        xcoms = {key: task_instance.xcom_pull(task_ids=task_instance.task_id, key=key) for key in keys}
+        xcoms = {key: _own_xcom(task_instance, key) for key in keys}
         return operator_lineage(self.model, xcoms, [self.output_path, self.media_path])
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
@@ -486,3 +486,12 @@ class RunflowBatchOperator(BaseOperator):
             with self.hook.get_conn() as client:
                 if may_cancel(client.config.api_key, self.log):
                     client.send(cancel_batches(self._created, self.log))
+
+
+def _own_xcom(ti: Any, key: str) -> Any:
+    """The task instance's own XCom ``key``, also when it is mapped.
+
+    Without ``map_indexes``, Airflow 3.3's ``xcom_pull`` returns every mapped instance's value
+    as a list as soon as two of them pushed one (its docstring says otherwise).
+    """
+    return ti.xcom_pull(task_ids=ti.task_id, key=key, map_indexes=ti.map_index)
