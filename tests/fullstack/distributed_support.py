@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urljoin
 
 import httpx
 from airflow_stack import AirflowStack
+from defer_race import MISMATCH
 
 from airflow_provider_runflow.client import ClientConfig, RunflowClient, build_batch_request, calls
 from airflow_provider_runflow.client.signing import SIGNATURE_HEADER, runflow_signature
@@ -58,8 +59,6 @@ FAULTS = {
     LIST_ITEMS: Fault("drop_connection", 4, "dropped"),
 }
 MEDIA_FAULT = Fault("server_error", 4, "500")
-RACE = "finished with state success, but the task instance's state attribute is"
-"""What the scheduler logs when Airflow's defer race fails a resumed task (apache/airflow#71580, #72716)."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +159,7 @@ def tasks_by_triggerer(stack: AirflowStack, run_id: str) -> Counter[str]:
 def race_lines(stack: AirflowStack) -> list[str]:
     """Lines where the scheduler failed a resumed task on Airflow's defer race."""
     text = stack.components["scheduler"].log.read_text(errors="replace")
-    return [line for line in text.splitlines() if RACE in line]
+    return [line for line in text.splitlines() if MISMATCH in line]
 
 
 def outputs_page(api_url: str, token: str | None, run_id: str, map_index: int) -> httpx.Response:
