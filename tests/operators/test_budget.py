@@ -6,10 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_support import scenario, states, xcom
 from hitl_support import Responder
 
 from airflow_provider_runflow.emulator import RunflowEmulator
+from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 CREATE = "POST /v1/models/{owner}/{slug}/batches"
@@ -85,6 +87,7 @@ def batches_of(emu: RunflowEmulator) -> list[list[str]]:
         ]
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="asking waits in Airflow 3.3's awaiting_input state")
 def test_on_budget_ask_goes_on_with_the_budget_a_person_raised_then_stops_where_they_say(
     runflow_connection: RunflowEmulator, api: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -103,3 +106,11 @@ def test_on_budget_ask_goes_on_with_the_budget_a_person_raised_then_stops_where_
     assert summary["succeeded"] == 500  # 1.00 bought 200 items, 2.00 another 300 (waves of 200, then 100)
     assert (summary["skipped"], summary["max_cost"], summary["cost"]) == (500, "2.00", "2.0000")
     assert created(runflow_connection) == 5
+
+
+@pytest.mark.skipif(AIRFLOW_V_3_3_PLUS, reason="Airflow 3.2 only")
+def test_on_airflow_3_2_asking_is_refused_when_the_dag_is_parsed() -> None:
+    with pytest.raises(ValueError, match=r"on_budget=.ask. needs Airflow 3\.3 or newer"):
+        RunflowBatchOperator(
+            task_id="run", model="acme/test-model", inputs=[{"text": "a"}], max_cost="1", on_budget="ask"
+        )

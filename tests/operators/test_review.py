@@ -12,12 +12,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_support import states, xcom
 from hitl_support import Answer, Responder
 
 from airflow_provider_runflow.emulator import RunflowEmulator
+from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
+needs_3_3 = pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="review waits in Airflow 3.3's awaiting_input state")
 NOTHING = {"rejected": [], "changes": {}, "reason": ""}
 
 
@@ -41,6 +44,7 @@ def reviewer(api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         one.close()
 
 
+@needs_3_3
 def test_an_immediate_approval_in_the_tab_marks_every_entry_and_says_who_decided(
     runflow_connection: RunflowEmulator, reviewer: Any
 ) -> None:
@@ -57,6 +61,7 @@ def test_an_immediate_approval_in_the_tab_marks_every_entry_and_says_who_decided
     assert runflow_connection.counters()["batches_created"] == 1
 
 
+@needs_3_3
 def test_regenerated_items_run_again_with_their_changes_then_the_run_is_approved(
     runflow_connection: RunflowEmulator, reviewer: Any
 ) -> None:
@@ -81,6 +86,7 @@ def test_regenerated_items_run_again_with_their_changes_then_the_run_is_approved
     assert runflow_connection.counters()["batches_created"] == 2  # only the 2 rejected items ran again
 
 
+@needs_3_3
 def test_a_parked_task_resumed_by_airflows_rest_api_fails_naming_the_reviewer_and_reason(
     runflow_connection: RunflowEmulator, reviewer: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -93,6 +99,7 @@ def test_a_parked_task_resumed_by_airflows_rest_api_fails_naming_the_reviewer_an
     assert "wrong brand colours" in log
 
 
+@needs_3_3
 def test_an_answer_that_cannot_be_acted_on_is_asked_again(runflow_connection: RunflowEmulator, reviewer: Any) -> None:
     answered = reviewer(
         ("rest", "Regenerate rejected", {**NOTHING, "rejected": [42]}),
@@ -106,6 +113,7 @@ def test_an_answer_that_cannot_be_acted_on_is_asked_again(runflow_connection: Ru
     assert runflow_connection.counters()["batches_created"] == 1
 
 
+@needs_3_3
 def test_past_max_rounds_regenerating_fails_the_run(runflow_connection: RunflowEmulator, reviewer: Any) -> None:
     again = ("tab", "Regenerate rejected", {**NOTHING, "rejected": [1]})
     reviewer(again, again, worker_wait=0)
@@ -113,3 +121,9 @@ def test_past_max_rounds_regenerating_fails_the_run(runflow_connection: RunflowE
 
     assert states(run)[("run", -1)] == "failed"
     assert runflow_connection.counters()["batches_created"] == 2  # max_rounds=1: one regeneration
+
+
+@pytest.mark.skipif(AIRFLOW_V_3_3_PLUS, reason="Airflow 3.2 only")
+def test_on_airflow_3_2_review_is_refused_when_the_dag_is_parsed() -> None:
+    with pytest.raises(ValueError, match=r"review needs Airflow 3\.3 or newer"):
+        RunflowBatchOperator(task_id="run", model="acme/test-model", inputs=[{"text": "a"}], review=True)
