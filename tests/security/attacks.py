@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 
-from airflow_provider_runflow.client import SIGNATURE_HEADER, runflow_signature
+from airflow_provider_runflow.client import SIGNATURE_HEADER
+from airflow_provider_runflow.client.signing import runflow_signature
 
 TIMEOUT = 20.0
 """Seconds any answer may take: a request that hangs (a FIFO opened for reading) fails the row."""
