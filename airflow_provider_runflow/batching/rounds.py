@@ -75,6 +75,8 @@ class RunState:
     """The first input the spend guard never submitted (it skipped every input from there on); None: none."""
     reviews: list[dict[str, Any]] = field(default_factory=list)
     """Every review decision so far (``batching.review.Decision`` as JSON), in order."""
+    max_cost: str | None = None
+    """A budget a person raised when asked (``on_budget="ask"``); None: the task's own ``max_cost``."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,7 +84,8 @@ class RunState:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunState:
         rounds = [Round.from_json(r) for r in data["rounds"]]
-        return cls(float(data["submitted_at"]), rounds, data.get("skipped_from"), list(data.get("reviews") or []))
+        reviews = list(data.get("reviews") or [])
+        return cls(float(data["submitted_at"]), rounds, data.get("skipped_from"), reviews, data.get("max_cost"))
 
     @classmethod
     def of_event(cls, event: dict[str, Any], now: float) -> RunState:

@@ -53,8 +53,12 @@ from airflow_provider_runflow.steps.outlets import ResultsPlace, asset_extra, fi
 from airflow_provider_runflow.steps.review import (
     RunflowReview,
     ask,
+    budget_answer,
     decision_of_event,
+    put_budget_question,
+    raised_budget,
     record_decisions,
+    record_raised_budget,
     recorded_decisions,
 )
 from airflow_provider_runflow.steps.submission import submit
@@ -115,8 +119,9 @@ class RunflowBatchOperator(BaseOperator):
         ``Decimal``. One batch goes first; its cost per item projects what the rest would cost, and further
         batches go in waves only while the spend plus the projection stays within it (retry rounds count too).
         Inputs that do not fit are skipped (docs/cost.md). ``None`` (default): no guard, no extra step.
-    :param on_budget: when the guard skipped inputs, ``"fail"`` the task once, without retries, naming the
-        figures; or ``"continue"``: succeed with the skipped inputs' entries (``status`` ``"skipped"``).
+    :param on_budget: when the guard would skip inputs: ``"fail"`` the task once, without retries, naming the
+        figures; ``"continue"``: succeed with the skipped inputs' entries (``status`` ``"skipped"``); or
+        ``"ask"`` a person, through Airflow's human-in-the-loop (3.3+), to raise ``max_cost`` or stop there.
     :param review: ``True`` or a :class:`~airflow_provider_runflow.steps.review.RunflowReview`: once the batches
         are over, a person approves the results, has the rejected items regenerated (optionally with new input
         fields), or rejects the run, through Airflow's human-in-the-loop (Airflow 3.3+, docs/review.md).
@@ -159,7 +164,7 @@ class RunflowBatchOperator(BaseOperator):
         media: MediaOptions | None = None,
         retry_failed_items: int = 0,
         max_cost: str | Decimal | None = None,
-        on_budget: Literal["fail", "continue"] = "fail",
+        on_budget: Literal["fail", "continue", "ask"] = "fail",
         review: bool | RunflowReview = False,
         **kwargs: Any,
     ) -> None:
@@ -191,8 +196,14 @@ class RunflowBatchOperator(BaseOperator):
             raise ValueError(f"timeout must be positive, got {timeout!r}")
         if retry_failed_items < 0:
             raise ValueError(f"retry_failed_items must be 0 or more, got {retry_failed_items!r}")
-        if on_budget not in ("fail", "continue"):
-            raise ValueError(f"on_budget must be 'fail' or 'continue', got {on_budget!r}")
+        if on_budget not in ("fail", "continue", "ask"):
+            raise ValueError(f"on_budget must be 'fail', 'continue' or 'ask', got {on_budget!r}")
+        if on_budget == "ask" and not AIRFLOW_V_3_3_PLUS:
+            raise ValueError("on_budget='ask' needs Airflow 3.3 or newer: it waits in its awaiting_input state")
+        if on_budget == "ask" and review:
+            raise ValueError(
+                "on_budget='ask' and review cannot share a task: Airflow keeps one question (its options) per try"
+            )
         if not (isinstance(max_cost, str) and "{{" in max_cost):
             parse_max_cost(max_cost)  # a template is checked once rendered
         if self.review is not None and not AIRFLOW_V_3_3_PLUS:
@@ -209,7 +220,8 @@ class RunflowBatchOperator(BaseOperator):
             chunks = plan_chunks(request, self._scope(context, 0))
             run = RunState(time.time(), [Round(0, [], [])])
             # With a budget, one batch first: its cost per item decides how many more may follow.
-            self._send(context, run, chunks[:1] if self._max_cost() is not None else chunks)
+            run.max_cost = raised_budget(context.get("task_state_store"))  # a person raised it for an earlier try
+            self._send(context, run, chunks[:1] if self._max_cost(run) is not None else chunks)
             return self._wait(context, run)
 
     def execute_complete(self, context: Context, event: dict[str, Any], **_: Any) -> Any:
@@ -253,10 +265,11 @@ class RunflowBatchOperator(BaseOperator):
                 inputs[int(index)] = {**inputs[int(index)], **fields}
         return BatchRequest(self.model, inputs, self.metadata, self.callback_url, self.chunk_size)
 
-    def _max_cost(self) -> Decimal | None:
-        """The rendered ``max_cost``; a bad one fails the task without retries, as bad input does."""
+    def _max_cost(self, run: RunState) -> Decimal | None:
+        """The budget: one a person raised it to, or the rendered ``max_cost``; a bad one fails the task
+        without retries, as bad input does."""
         try:
-            return parse_max_cost(self.max_cost)
+            return parse_max_cost(run.max_cost or self.max_cost)
         except ValueError as err:
             raise RunflowInputError([InputProblem(None, "max_cost", str(err))]) from None
 
@@ -274,7 +287,7 @@ class RunflowBatchOperator(BaseOperator):
 
     def _send_wave(self, context: Context, run: RunState) -> bool:
         """With a budget: the next wave of round 0, as far as the spend guard admits; the rest is skipped."""
-        max_cost, first = self._max_cost(), run.rounds[0]
+        max_cost, first = self._max_cost(run), run.rounds[0]
         if max_cost is None or run.last is not first or run.skipped_from is not None:
             return False
         waiting = plan_chunks(self._request(run), self._scope(context, 0))[len(first.batch_ids) :]
@@ -292,11 +305,46 @@ class RunflowBatchOperator(BaseOperator):
             wave.items,
         )
         if not wave.batches:
+            message = budget_message(max_cost, spent, len(self.inputs), waiting[0].indices[0])
+            if self.on_budget == "ask":
+                self._ask_budget(context, run, message)
             run.skipped_from = waiting[0].indices[0]
-            self.log.warning("%s", budget_message(max_cost, spent, len(self.inputs), run.skipped_from))
+            self.log.warning("%s", message)
             return False
         self._send(context, run, waiting[: wave.batches])
         return True
+
+    def _ask_budget(self, context: Context, run: RunState, message: str) -> None:
+        """Ask a person to raise the budget or stop here, and park until they answer."""
+        from airflow.sdk.exceptions import TaskAwaitingInput  # Airflow 3.3+, which on_budget="ask" requires
+
+        put_budget_question(context, message)
+        self.log.info("Budget reached: waiting for a person to raise max_cost or stop (required actions)")
+        raise TaskAwaitingInput(method_name="budget_complete", kwargs={"carry": run.to_json()})
+
+    def budget_complete(self, context: Context, event: dict[str, Any], carry: dict[str, Any], **_: Any) -> Any:
+        """A person raised the budget (the next wave goes if it fits; else they are asked again) or stopped."""
+        with ending_as_airflow(resubmits=bool(self.submission_key)):
+            run = RunState.from_json(carry)
+            current = self._max_cost(run)
+            assert current is not None
+            try:
+                raised = budget_answer(event, current)
+            except RunflowInputError as err:
+                self.log.warning("The budget answer cannot be acted on (%s): asking again", err)
+                self._ask_budget(context, run, f"{err}.")
+            if raised is not None:
+                run.max_cost = str(raised)
+                record_raised_budget(context.get("task_state_store"), raised, self.log)
+                self.log.info("Budget raised to %s by %s", raised, event.get("responded_by_user"))
+            elif run.skipped_from is None:
+                self.log.info(
+                    "Budget: stopped here by %s; the inputs not sent are skipped", event.get("responded_by_user")
+                )
+                run.skipped_from = sum(run.rounds[0].expected_items)
+            if self._send_wave(context, run) or self._send_rerun(context, run):
+                return self._wait(context, run)
+            return self._finish(context, run)
 
     def _send_rerun(self, context: Context, run: RunState) -> bool:
         """A round re-running the items the last round left failed, if rounds, time and budget are left."""
@@ -311,7 +359,7 @@ class RunflowBatchOperator(BaseOperator):
             self.log.warning("No time left to re-run %d failed items: the deadline passed", len(failed))
             return False
         chunks = plan_chunks(self._request(run), self._scope(context, last.number + 1), failed)
-        if (max_cost := self._max_cost()) is not None:
+        if (max_cost := self._max_cost(run)) is not None:
             sizes = [len(chunk.indices) for chunk in chunks]
             admitted = next_wave(max_cost, Spend.of(run.states), sizes, sum(sizes)).batches
             if admitted < len(chunks):
@@ -341,14 +389,14 @@ class RunflowBatchOperator(BaseOperator):
     def _collect(self, context: Context, run: RunState) -> tuple[Collected, str | None]:
         """Every input's entry in input order (media copied, or streamed to ``output_path``), and the media folder."""
         tally, copier = Tally(), None
-        max_cost = self._max_cost()
+        max_cost = self._max_cost(run)
         skipped: list[dict[str, Any]] = []
         budget = None
         if max_cost is not None and run.skipped_from is not None:
             inputs = list(self.inputs)
             message = budget_message(max_cost, Spend.of(run.states), len(inputs), run.skipped_from)
             skipped = skipped_entries(inputs, run.skipped_from, message)
-            budget = RunflowBudgetError(message) if self.on_budget == "fail" else None
+            budget = RunflowBudgetError(message) if self.on_budget == "fail" else None  # "ask": a person stopped it
         with self.hook.get_conn() as client, ExitStack() as stack:
             entries = run_entries(client, run, tally)
             if self.media_path:

@@ -1,4 +1,5 @@
-"""Asking a human to review a task's results, through Airflow's human-in-the-loop (Airflow 3.3+, docs/review.md).
+"""Asking a person, through Airflow's human-in-the-loop (Airflow 3.3+): to review results (docs/review.md), or to
+raise a budget the spend guard reached (``on_budget="ask"``, docs/cost.md).
 
 The question is Airflow's own (its required-actions page and REST API answer it, its permissions
 decide who may); the "Runflow outputs" tab shows the gallery beside it. The task first waits for an
@@ -12,11 +13,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.providers.common.compat.sdk import BaseNotifier
 
+from airflow_provider_runflow.batching.budget import parse_max_cost
 from airflow_provider_runflow.batching.review import APPROVE, OPTIONS, REJECT, Decision, decision
+from airflow_provider_runflow.client.errors import InputProblem, RunflowInputError
 from airflow_provider_runflow.settings import worker_wait_seconds
 
 if TYPE_CHECKING:
@@ -159,3 +163,65 @@ def record_decisions(store: Any, decisions: list[Decision], log: Any) -> None:
         store.set(STATE_KEY, [d.to_json() for d in decisions])
     except Exception as err:  # the store is optional; without it a retry asks again
         log.warning("Could not record the review decisions in the task state store: %s", err)
+
+
+BUDGET_OPTIONS = ["Raise max_cost", "Stop here"]
+BUDGET_KEY = "runflow_budget"
+"""The task state store key of a budget a person raised: a retry of the task goes on with it."""
+
+
+def put_budget_question(context: Context, message: str) -> None:
+    """Ask whether to raise ``max_cost`` (param ``max_cost``, a decimal string) or stop here (``on_budget="ask"``)."""
+    from airflow.sdk import Param
+    from airflow.sdk.execution_time.hitl import upsert_hitl_detail
+
+    ti = context["ti"]
+    param = Param("", type="string", description="the new budget, a decimal string above the current one")
+    upsert_hitl_detail(
+        ti_id=ti.id,
+        options=BUDGET_OPTIONS,
+        subject=f"Runflow budget reached for {ti.task_id}",
+        body=f"{message} Raise max_cost to send more, or stop here: the inputs not sent are skipped.",
+        defaults=None,
+        multiple=False,
+        params={"max_cost": param.serialize()},
+        assigned_users=[],
+    )
+
+
+def budget_answer(event: dict[str, Any], current: Decimal) -> Decimal | None:
+    """The budget a person raised it to, or None when they stopped (or no answer came in time).
+
+    Raises :class:`RunflowInputError` for a raise that is no amount above ``current``: they are asked again.
+    """
+    if event.get("error_type") == "timeout" or (event.get("chosen_options") or [None])[0] != BUDGET_OPTIONS[0]:
+        return None
+    value = (event.get("params_input") or {}).get("max_cost")
+    try:
+        raised = parse_max_cost(str(value).strip())
+    except ValueError as err:
+        raise RunflowInputError([InputProblem(None, "max_cost", str(err))]) from None
+    if raised is None or raised <= current:
+        raise RunflowInputError([InputProblem(None, "max_cost", f"must be above the current {current}, got {value!r}")])
+    return raised
+
+
+def raised_budget(store: Any) -> str | None:
+    """A budget a person raised for an earlier try of the task, from the task state store."""
+    if store is None:
+        return None
+    try:
+        value = store.get(BUDGET_KEY)
+    except Exception:  # nothing recorded (the store raises for a missing key)
+        return None
+    return str(value) if isinstance(value, str) else None
+
+
+def record_raised_budget(store: Any, raised: Decimal, log: Any) -> None:
+    """Keep a raised budget across task tries."""
+    if store is None:
+        return
+    try:
+        store.set(BUDGET_KEY, str(raised))
+    except Exception as err:  # the store is optional; without it a retry asks again
+        log.warning("Could not record the raised budget in the task state store: %s", err)

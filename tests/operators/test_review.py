@@ -8,20 +8,16 @@ once); with none it parks in ``awaiting_input`` and the answer resumes it, as da
 
 from __future__ import annotations
 
-import secrets
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from airflow_support import states, xcom
+from hitl_support import Answer, Responder
 
 from airflow_provider_runflow.emulator import RunflowEmulator
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
-Answer = tuple[str, str, dict[str, Any]]
-"""(how: "tab" or "rest", option, params)."""
 NOTHING = {"rejected": [], "changes": {}, "reason": ""}
 
 
@@ -31,87 +27,18 @@ def review_dag() -> Any:
     return importlib.import_module("runflow_review").DAGS["rf_review"]
 
 
-@pytest.fixture(scope="module")
-def api() -> Iterator[Any]:
-    """Airflow's API app, and an admin's bearer token for it."""
-    from fastapi.testclient import TestClient
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(64))
-        patch.setenv("AIRFLOW__API__SECRET_KEY", secrets.token_urlsafe(64))
-        from airflow.api_fastapi.app import create_app
-        from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-
-        app = create_app()
-        jwt = app.state.auth_manager.generate_jwt(SimpleAuthManagerUser(username="ada", role="admin"))
-        with TestClient(app, headers={"Authorization": f"Bearer {jwt}"}) as client:
-            yield client
-
-
-class Reviewer:
-    """Answers each question the DAG's task puts, in turn, with the next of ``answers``."""
-
-    def __init__(self, answers: list[Answer], api: Any) -> None:
-        self.answers, self.api, self.asked, self.stop = list(answers), api, 0, threading.Event()
-        self.errors: list[str] = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self.stop.is_set() and self.answers:
-            if (waiting := self._question()) is not None:
-                self.asked += 1
-                how, option, params = self.answers.pop(0)
-                self._answer(how, option, params, *waiting)
-            time.sleep(0.2)
-
-    @staticmethod
-    def _question() -> tuple[str, str] | None:
-        """The (run id, state) of the review DAG's task instance whose question is open."""
-        from airflow.models.hitl import HITLDetail
-        from airflow.models.taskinstance import TaskInstance
-        from airflow.utils.session import create_session
-        from sqlalchemy import select
-
-        with create_session() as session:
-            row = session.execute(
-                select(TaskInstance.run_id, TaskInstance.state)
-                .join(HITLDetail, TaskInstance.id == HITLDetail.ti_id)
-                .where(TaskInstance.dag_id == "rf_review", HITLDetail.responded_at.is_(None))
-            ).first()
-        return None if row is None else (str(row[0]), str(row[1]))
-
-    def _answer(self, how: str, option: str, params: dict[str, Any], run_id: str, state: str) -> None:
-        if how == "rest":
-            path = f"/api/v2/dags/rf_review/dagRuns/{run_id}/taskInstances/run/-1/hitlDetails"
-            response = self.api.patch(path, json={"chosen_options": [option], "params_input": params})
-            if response.status_code != 200:
-                self.errors.append(f"{response.status_code} {response.text}")
-            return
-        from airflow.utils.session import create_session
-
-        from airflow_provider_runflow.batching.review import decision
-        from airflow_provider_runflow.plugins.review import record_answer
-
-        answer = decision(self.asked, [option], params, "Ada", None, inputs=10)
-        with create_session() as session:
-            record_answer(session, "rf_review", run_id, "run", -1, answer, {"id": "ada", "name": "Ada"})
-
-
 @pytest.fixture
 def reviewer(api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    started: list[Reviewer] = []
+    started: list[Responder] = []
 
-    def start(*answers: Answer, worker_wait: float = 60) -> Reviewer:
+    def start(*answers: Answer, worker_wait: float = 60) -> Responder:
         monkeypatch.setenv("AIRFLOW__RUNFLOW__WORKER_WAIT_SECONDS", str(worker_wait))
-        started.append(Reviewer(list(answers), api))
-        started[-1].thread.start()
+        started.append(Responder("rf_review", list(answers), api))
         return started[-1]
 
     yield start
     for one in started:
-        one.stop.set()
-        one.thread.join(10)
-        assert not one.errors
+        one.close()
 
 
 def test_an_immediate_approval_in_the_tab_marks_every_entry_and_says_who_decided(

@@ -245,7 +245,7 @@ def test_failed_items_rounds_and_attempts_of_the_summary_are_shown(app: Any, cli
     [
         ("greet", "This task's return value is not a list of Runflow result entries."),
         ("nothing", "This task (_PythonDecoratedOperator) records no Runflow results."),
-        ("refused", "This task recorded no results (state: failed)."),
+        ("refused", "The task failed before recording results: its log says why."),
     ],
 )
 def test_a_task_without_runflow_results_says_so(client: TestClient, runs: Runs, task_id: str, notice: str) -> None:
