@@ -78,17 +78,8 @@ class Responder:
 
     def _question(self) -> str | None:
         """The run id of the DAG's task instance whose question is open."""
-        from airflow.models.hitl import HITLDetail
-        from airflow.models.taskinstance import TaskInstance
-        from airflow.utils.session import create_session
-        from sqlalchemy import select
-
-        with create_session() as session:
-            return session.scalars(
-                select(TaskInstance.run_id)
-                .join(HITLDetail, TaskInstance.id == HITLDetail.ti_id)
-                .where(TaskInstance.dag_id == self.dag_id, HITLDetail.responded_at.is_(None))
-            ).first()
+        found = open_question(self.dag_id)
+        return None if found is None else found[0]
 
     def _answer(self, how: str, option: str, params: dict[str, Any], run_id: str) -> None:
         if how == "rest":
@@ -101,7 +92,60 @@ class Responder:
 
         from airflow_provider_runflow.batching.review import decision
         from airflow_provider_runflow.plugins.review import record_answer
+        from airflow_provider_runflow.plugins.task_record import TaskKey
 
         answer = decision(self.asked, [option], params, "Ada", None, inputs=self.inputs)
         with create_session() as session:
-            record_answer(session, self.dag_id, run_id, "run", -1, answer, {"id": "ada", "name": "Ada"})
+            record_answer(session, TaskKey(self.dag_id, run_id, "run", -1), answer, {"id": "ada", "name": "Ada"})
+
+
+def open_question(dag_id: str) -> tuple[str, str, str] | None:
+    """(run id, task id, state) of a task instance of ``dag_id`` whose review question waits for an answer."""
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        row = session.execute(
+            select(TaskInstance.run_id, TaskInstance.task_id, TaskInstance.state)
+            .join(HITLDetail, TaskInstance.id == HITLDetail.ti_id)
+            .where(TaskInstance.dag_id == dag_id, HITLDetail.responded_at.is_(None))
+        ).first()
+    return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+
+
+def ask_review(ti: dict[str, Any], assigned: tuple[str, ...] = (), answered_by: str | None = None) -> None:
+    """Put a review question to task instance ``ti`` as the operator does, without running it.
+
+    Airflow's record of the question (answered by ``answered_by``, if given; assigned to the user
+    ids ``assigned``), and the task parked in ``awaiting_input`` a minute ago. Its ``summary``
+    XCom (``{"total": ..., "review": []}``) is the caller's to plant.
+    """
+    import datetime
+
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from airflow_provider_runflow.batching.review import OPTIONS
+    from airflow_provider_runflow.steps.review import review_params
+
+    now = datetime.datetime.now(datetime.UTC)
+    where = [getattr(TaskInstance, name) == ti[name] for name in ("dag_id", "run_id", "task_id", "map_index")]
+    with create_session() as session:
+        row = session.scalars(select(TaskInstance).where(*where)).one()
+        row.state, row.updated_at = "awaiting_input", now - datetime.timedelta(minutes=1)
+        answer = {"chosen_options": ["Approve"], "responded_by": {"id": answered_by, "name": answered_by},
+                  "responded_at": now} if answered_by else {}  # fmt: skip
+        detail = HITLDetail(
+            ti_id=row.id,
+            options=OPTIONS,
+            subject=f"Review the Runflow outputs of {row.task_id}",
+            multiple=False,
+            params=review_params(),
+            assignees=[{"id": user, "name": user} for user in assigned],
+            **answer,
+        )
+        session.merge(detail)
