@@ -115,37 +115,36 @@ def open_question(dag_id: str) -> tuple[str, str, str] | None:
     return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
 
 
-def ask_review(ti: dict[str, Any], assigned: tuple[str, ...] = (), answered_by: str | None = None) -> None:
+def ask_review(ti: dict[str, Any], assigned: tuple[str, ...] = ()) -> None:
     """Put a review question to task instance ``ti`` as the operator does, without running it.
 
-    Airflow's record of the question (answered by ``answered_by``, if given; assigned to the user
-    ids ``assigned``), and the task parked in ``awaiting_input`` a minute ago. Its ``summary``
-    XCom (``{"total": ..., "review": []}``) is the caller's to plant.
+    Airflow's record of the question (assigned to the user ids ``assigned``; any earlier one and its
+    answer replaced), and the task parked in ``awaiting_input`` a minute ago. Its ``summary`` XCom
+    (``{"total": ..., "review": []}``) is the caller's to plant.
     """
     import datetime
 
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
-    from sqlalchemy import select
+    from sqlalchemy import delete, select
 
     from airflow_provider_runflow.batching.review import OPTIONS
     from airflow_provider_runflow.steps.review import review_params
 
-    now = datetime.datetime.now(datetime.UTC)
     where = [getattr(TaskInstance, name) == ti[name] for name in ("dag_id", "run_id", "task_id", "map_index")]
     with create_session() as session:
         row = session.scalars(select(TaskInstance).where(*where)).one()
-        row.state, row.updated_at = "awaiting_input", now - datetime.timedelta(minutes=1)
-        answer = {"chosen_options": ["Approve"], "responded_by": {"id": answered_by, "name": answered_by},
-                  "responded_at": now} if answered_by else {}  # fmt: skip
-        detail = HITLDetail(
-            ti_id=row.id,
-            options=OPTIONS,
-            subject=f"Review the Runflow outputs of {row.task_id}",
-            multiple=False,
-            params=review_params(),
-            assignees=[{"id": user, "name": user} for user in assigned],
-            **answer,
+        row.state = "awaiting_input"
+        row.updated_at = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1)
+        session.execute(delete(HITLDetail).where(HITLDetail.ti_id == row.id))
+        session.add(
+            HITLDetail(
+                ti_id=row.id,
+                options=OPTIONS,
+                subject=f"Review the Runflow outputs of {row.task_id}",
+                multiple=False,
+                params=review_params(),
+                assignees=[{"id": user, "name": user} for user in assigned],
+            )
         )
-        session.merge(detail)

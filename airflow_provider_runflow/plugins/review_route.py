@@ -68,9 +68,10 @@ async def answer_review(request: Request, record: RecordDep, user: GetUserDep) -
         return _refused(403, refusal, key)
     try:
         answer = form.answer(current_inputs(record, question), _total(record), user.get_name())
-        await _record(key, answer, {"id": str(user.get_id()), "name": user.get_name()})
-    except RunflowInputError as err:
+    except (FormError, RunflowInputError) as err:
         return _refused(400, str(err), key)
+    try:
+        await _record(key, answer, {"id": str(user.get_id()), "name": user.get_name()})
     except LookupError as err:
         return _refused(404, str(err), key)
     except ValueError as err:  # answered meanwhile, or the task stopped waiting

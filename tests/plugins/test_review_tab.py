@@ -8,20 +8,18 @@ browser posts it.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from airflow_support import xcom
 from fastapi.testclient import TestClient
 from hitl_support import open_question
 from markupsafe import escape
-from outputs_support import Ti, token
+from outputs_support import Ti, form_of, post_form, token
 
 from airflow_provider_runflow.emulator import RunflowEmulator
 from airflow_provider_runflow.plugins.review_view import NOT_ALLOWED
@@ -107,20 +105,6 @@ def page_of(client: TestClient, ti: Ti) -> str:
     return response.text
 
 
-def form_of(page: str) -> dict[str, str]:
-    """The hidden fields of the page's review form."""
-    return dict(re.findall(r'<input type="hidden" name="(round|token)" value="([^"]*)">', page))
-
-
-def answer(client: TestClient, ti: Ti, fields: dict[str, Any]) -> Any:
-    """Post the review form as a browser does; a list value is a field sent once per item."""
-    pairs = [(name, str(v)) for name, value in fields.items() for v in (value if isinstance(value, list) else [value])]
-    return client.post(ti.url("review"), content=urlencode(pairs), headers={"Content-Type": FORM})
-
-
-FORM = "application/x-www-form-urlencoded"
-
-
 def test_a_reviewer_regenerates_two_rejected_items_with_a_new_prompt_then_approves(
     app: Any, reviewer: TestClient, runflow_connection: RunflowEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -133,12 +117,12 @@ def test_a_reviewer_regenerates_two_rejected_items_with_a_new_prompt_then_approv
         seen["viewer"] = page_of(TestClient(app, cookies={"_token": token(app, "viewer")}), ti)
         started = time.monotonic()
         changes = {"input.7.text": "a better poster", "input.4.text": "ignored: not rejected"}
-        seen["posted"] = answer(
+        seen["posted"] = post_form(
             reviewer, ti, {**form_of(page), "choice": "Regenerate rejected", "reject": [2, 7], **changes}
         )
         seen["held"] = time.monotonic() - started
         round_two = seen["round_two"] = page_of(reviewer, asked(2, "awaiting_input"))
-        seen["approved"] = answer(reviewer, ti, {**form_of(round_two), "choice": "Approve"})
+        seen["approved"] = post_form(reviewer, ti, {**form_of(round_two), "choice": "Approve"})
 
     with reviewing(review):
         dag_run = run_review_dag()
@@ -174,7 +158,7 @@ def test_an_answer_given_as_the_question_appears_is_read_on_the_worker_without_p
     def review() -> None:
         ti = asked(1, "running")
         started = time.monotonic()
-        seen["posted"] = answer(automation, ti, {"round": 1, "choice": "Approve", "reject": [5]})
+        seen["posted"] = post_form(automation, ti, {"round": 1, "choice": "Approve", "reject": [5]})
         seen["answered_in"] = time.monotonic() - started
 
     with reviewing(review):
