@@ -32,14 +32,16 @@ def api() -> Iterator[Any]:
 
 
 class Responder:
-    """Answers each question a DAG's task ``run`` puts, in turn, with the next of ``answers``.
+    """Answers each question a DAG's task (``run``) puts, in turn, with the next of ``answers``.
 
     "rest" answers through Airflow's REST API (``PATCH .../hitlDetails``), "tab" through the outputs
     tab's recording (``plugins.review.record_answer``), which a review answer's ``decision`` validates.
     """
 
-    def __init__(self, dag_id: str, answers: list[Answer], api: Any, inputs: int = 10, within: float = 180) -> None:
-        self.dag_id, self.answers, self.api, self.inputs = dag_id, list(answers), api, inputs
+    def __init__(
+        self, dag_id: str, answers: list[Answer], api: Any, inputs: int = 10, within: float = 180, task_id: str = "run"
+    ) -> None:
+        self.dag_id, self.task_id, self.answers, self.api, self.inputs = dag_id, task_id, list(answers), api, inputs
         self.asked, self.errors, self.stop = 0, [], threading.Event()
         self.deadline = time.monotonic() + within
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -83,7 +85,7 @@ class Responder:
 
     def _answer(self, how: str, option: str, params: dict[str, Any], run_id: str) -> None:
         if how == "rest":
-            path = f"/api/v2/dags/{self.dag_id}/dagRuns/{run_id}/taskInstances/run/-1/hitlDetails"
+            path = f"/api/v2/dags/{self.dag_id}/dagRuns/{run_id}/taskInstances/{self.task_id}/-1/hitlDetails"
             response = self.api.patch(path, json={"chosen_options": [option], "params_input": params})
             if response.status_code != 200:
                 self.errors.append(f"{response.status_code} {response.text}")
@@ -96,7 +98,7 @@ class Responder:
 
         answer = decision(self.asked, [option], params, "Ada", None, inputs=self.inputs)
         with create_session() as session:
-            record_answer(session, TaskKey(self.dag_id, run_id, "run", -1), answer, {"id": "ada", "name": "Ada"})
+            record_answer(session, TaskKey(self.dag_id, run_id, self.task_id, -1), answer, {"id": "ada", "name": "Ada"})
 
 
 def open_question(dag_id: str) -> tuple[str, str, str] | None:
