@@ -37,7 +37,7 @@ def login_server(stack: AirflowStack) -> Iterator[str]:
 
 def logged_in(chromium: Any, url: str, user: str, dark: bool = False) -> Any:
     """A browser tab of ``user``, logged in through Airflow's login form."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 1100}, color_scheme="dark" if dark else "light")
+    context = chromium.new_context(viewport={"width": 1400, "height": 1300}, color_scheme="dark" if dark else "light")
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.goto(f"{url}/")
@@ -110,7 +110,7 @@ def test_a_reviewer_rejects_five_rewrites_two_then_approves_round_two(
     for index, prompt in REWRITTEN.items():
         frame.locator(f'textarea[name="input.{index}.prompt"]').fill(prompt)
     frame.get_by_label("Reason").fill(REASON)
-    frame.locator('article.item[data-index="10"]').scroll_into_view_if_needed()
+    frame.locator("body").evaluate("body => window.scrollTo(0, 0)")  # typing scrolled the reason into view
     reviewer.screenshot(path=IMAGES / "review-gallery.png")
 
     viewer_jwt, reviewer_jwt = (login(login_server, user, USERS[user][1]) for user in ("analyst", "reviewer"))
