@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 Answer = tuple[str, str, dict[str, Any]]
-"""(how: "tab" or "rest", option, params)."""
+"""(how: "tab", "rest" or "tab, try lost", option, params)."""
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +79,11 @@ class Responder:
             )
 
     def _question(self) -> str | None:
-        """The run id of the DAG's task instance whose question is open."""
+        """The run id of the DAG's task instance whose question is open (and parked, for a try to lose)."""
         found = open_question(self.dag_id)
-        return None if found is None else found[0]
+        if found is None or (self.answers[0][0] == "tab, try lost" and found[2] != "awaiting_input"):
+            return None  # the race fails a resumed try, not one still running on its worker
+        return found[0]
 
     def _answer(self, how: str, option: str, params: dict[str, Any], run_id: str) -> None:
         if how == "rest":
@@ -99,6 +101,26 @@ class Responder:
         answer = decision(self.asked, [option], params, "Ada", None, inputs=self.inputs)
         with create_session() as session:
             record_answer(session, TaskKey(self.dag_id, run_id, self.task_id, -1), answer, {"id": "ada", "name": "Ada"})
+            if how == "tab, try lost":
+                self._lose_the_try(session, run_id)
+
+    def _lose_the_try(self, session: Any, run_id: str) -> None:
+        """What Airflow's scheduler does to a task resumed moments after it parked (docs/review.md): fail the try.
+
+        In the answer's transaction, so that the resumed try never runs; the task has a retry left.
+        """
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.sdk.timezone import utcnow
+        from airflow.utils.state import TaskInstanceState
+        from sqlalchemy import update
+
+        session.execute(
+            update(TaskInstance)
+            .where(
+                TaskInstance.dag_id == self.dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id == self.task_id
+            )
+            .values(state=TaskInstanceState.UP_FOR_RETRY, end_date=utcnow(), next_method=None, next_kwargs=None)
+        )
 
 
 def open_question(dag_id: str) -> tuple[str, str, str] | None:
