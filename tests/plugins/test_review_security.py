@@ -10,12 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_support import xcom
 from fastapi.testclient import TestClient
 from hitl_support import ask_review
 from outputs_support import FORM, Runs, Ti, bearer, form_of, post_form, run_scenario, token
 
-pytestmark = pytest.mark.airflow_db
+pytestmark = [
+    pytest.mark.airflow_db,
+    pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="review= needs Airflow 3.3 (awaiting_input)"),
+]
 ORIGIN = "http://testserver"
 
 

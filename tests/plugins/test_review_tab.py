@@ -15,6 +15,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_support import xcom
 from fastapi.testclient import TestClient
 from hitl_support import open_question
@@ -24,7 +25,10 @@ from outputs_support import Ti, form_of, post_form, token
 from airflow_provider_runflow.emulator import RunflowEmulator
 from airflow_provider_runflow.plugins.review_view import NOT_ALLOWED
 
-pytestmark = pytest.mark.airflow_db
+pytestmark = [
+    pytest.mark.airflow_db,
+    pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="review= needs Airflow 3.3 (awaiting_input)"),
+]
 DAG_ID = "rf_review"
 
 
