@@ -4,6 +4,7 @@
 Needs only python3 on a fresh machine:
 
     python3 scripts/dev.py demo [--all] [--real]     # the main job, end to end, in its own light .venv-demo
+    python3 scripts/dev.py stack [--port 8080]       # Airflow's UI and components against the emulator, until Ctrl+C
     python3 scripts/dev.py test [pytest args]        # the test suite
     python3 scripts/dev.py test -m fullstack         # the full Airflow stack and the UI (adds the browser extra)
     python3 scripts/dev.py test --airflow oldest     # the suite on the oldest supported Airflow (3.2.2)
@@ -158,13 +159,13 @@ def wants_browser(pytest_args: list[str]) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["demo", "test", "lint", "setup", "bench", "docs"])
+    parser.add_argument("command", choices=["demo", "stack", "test", "lint", "setup", "bench", "docs"])
     parser.add_argument("--airflow", default=DEFAULT_AIRFLOW, help="apache-airflow version, or 'oldest' supported")
     parser.add_argument("--python", help="Python version to run on, e.g. 3.13 (default: the python3 running this)")
     args, rest = parser.parse_known_args()
     if args.airflow == "oldest":
         args.airflow = OLDEST_AIRFLOW
-    env_dir = ensure_env(args.airflow, args.python, "demo" if args.command == "demo" else "test")
+    env_dir = ensure_env(args.airflow, args.python, "demo" if args.command in ("demo", "stack") else "test")
     bin_dir = env_dir / "bin"
     env = airflow_env(env_dir)
     if args.command == "lint":
@@ -184,6 +185,10 @@ def main() -> None:
         build_docs(env_dir, env)
     elif args.command == "demo":
         run([str(bin_dir / "python"), str(ROOT / "scripts" / "demo.py"), *rest], env)
+    elif args.command == "stack":
+        # Replaced, not waited on: a waiting parent's Ctrl+C would kill the script while it stops the stack.
+        os.chdir(ROOT)
+        os.execve(bin_dir / "python", [str(bin_dir / "python"), str(ROOT / "scripts" / "stack.py"), *rest], env)
 
 
 if __name__ == "__main__":

@@ -53,11 +53,16 @@ class Responder:
         assert not self.errors, self.errors
 
     def _run(self) -> None:
-        while not self.stop.is_set() and self.answers:
+        while not self.stop.is_set():
             if (run_id := self._question()) is not None:
+                # dag.test() writes the parked state back once the task has returned, over a resume an
+                # answer within those milliseconds made; a person (or a script polling the API) is slower.
+                time.sleep(1)
                 self.asked += 1
-                how, option, params = self.answers.pop(0)
-                self._answer(how, option, params, run_id)
+                if not self.answers:
+                    self.errors.append(f"question {self.asked} was not expected")
+                else:
+                    self._answer(*self.answers.pop(0), run_id)
             if self.errors or time.monotonic() > self.deadline:
                 self._give_up()
                 return
@@ -79,11 +84,12 @@ class Responder:
             )
 
     def _question(self) -> str | None:
-        """The run id of the DAG's task instance whose question is open (and parked, for a try to lose)."""
+        """The run id of the DAG's task instance that waits for an answer to its open question.
+
+        Answered only once the task is parked, as Airflow's UI shows it.
+        """
         found = open_question(self.dag_id)
-        if found is None or (self.answers[0][0] == "tab, try lost" and found[2] != "awaiting_input"):
-            return None  # the race fails a resumed try, not one still running on its worker
-        return found[0]
+        return None if found is None or found[2] != "awaiting_input" else found[0]
 
     def _answer(self, how: str, option: str, params: dict[str, Any], run_id: str) -> None:
         if how == "rest":

@@ -59,3 +59,38 @@ def test_a_forbidden_import_fails_the_lint(tree: Path, module: str, bad_import: 
     assert result.returncode != 0
     broken = result.stdout.split("Broken contracts", 1)[-1]
     assert contract in broken, result.stdout
+
+
+def test_ruff_refuses_an_import_of_tenacity_internals(tree: Path) -> None:
+    path = tree / PACKAGE / "client" / "retry.py"
+    path.write_text(path.read_text() + "\nfrom tenacity.wait import wait_fixed  # the import under test\n")
+    shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
+    ruff = Path(sys.executable).parent / "ruff"
+    command = [str(ruff), "check", "--no-cache", "--select", "TID251", str(path)]
+    result = subprocess.run(command, cwd=tree, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "`tenacity.wait` is banned" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(("room", "base"), [("operators", "BaseOperator"), ("sensors", "BaseSensorOperator")])
+def test_each_public_module_of_operators_and_sensors_holds_only_operators(room: str, base: str) -> None:
+    """What users import from ``operators/`` or ``sensors/`` is an operator; helpers live elsewhere or stay private."""
+    import importlib
+    import inspect
+
+    from airflow.sdk import BaseOperator
+
+    modules = [p.stem for p in (ROOT / PACKAGE / room).glob("*.py") if not p.stem.startswith("_")]
+    assert modules
+    for name in modules:
+        module = importlib.import_module(f"{PACKAGE}.{room}.{name}")
+        own = {
+            key: value
+            for key, value in vars(module).items()
+            if not key.startswith("_") and getattr(value, "__module__", None) == module.__name__
+        }
+        assert own, f"{room}/{name}.py defines nothing public"
+        for key, value in own.items():
+            assert inspect.isclass(value), f"{room}/{name}.py: {key} is no operator"
+            assert issubclass(value, BaseOperator), f"{room}/{name}.py: {key} is no operator"
+        assert any(base in (c.__name__ for c in cls.__mro__) for cls in own.values())

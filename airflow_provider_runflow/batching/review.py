@@ -109,3 +109,8 @@ def with_changes(inputs: list[dict[str, Any]], reviews: list[Any]) -> list[dict[
 def marked(entry: dict[str, Any], rejected: set[int]) -> dict[str, Any]:
     """An entry of an approved run, with its ``review``: rejected if the reviewer turned it down."""
     return {**entry, "review": REJECTED if entry["index"] in rejected else APPROVED}
+
+
+def approved(reviews: list[dict[str, Any]]) -> bool:
+    """Whether the last of a run's review decisions approved it."""
+    return bool(reviews) and reviews[-1]["choice"] == APPROVE

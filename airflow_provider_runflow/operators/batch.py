@@ -30,11 +30,11 @@ from airflow_provider_runflow.batching.plan import BatchRequest, Chunk, Submissi
 from airflow_provider_runflow.batching.policy import FailurePolicy
 from airflow_provider_runflow.batching.results import Tally
 from airflow_provider_runflow.batching.review import (
-    APPROVE,
     REGENERATE,
     REJECT,
     Decision,
     RunflowReviewRejectedError,
+    approved,
     marked,
     with_changes,
 )
@@ -69,11 +69,6 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 __all__ = ["RunflowBatchOperator", "RunflowReview"]
-
-
-def approved(run: RunState) -> bool:
-    """Whether the last review decision approved the run."""
-    return bool(run.reviews) and run.reviews[-1]["choice"] == APPROVE
 
 
 class RunflowBatchOperator(BaseOperator):
@@ -377,7 +372,7 @@ class RunflowBatchOperator(BaseOperator):
         """Every input's entry, then the one finish path; then the review, if asked for, else the outlets' events."""
         collected, folder = self._collect(context, run)
         value, summary = finish(context, run.states, collected, self.policy, run.submitted_at, self.log)
-        if self.review is not None and not approved(run):
+        if self.review is not None and not approved(run.reviews):
             return self._ask(context, run, value, summary)
         if self.outlets:
             extra = asset_extra(summary, self.model, ResultsPlace(self.output_path, self.media_path, folder))
@@ -403,7 +398,7 @@ class RunflowBatchOperator(BaseOperator):
             if skipped:
                 tally.add(skipped)
                 entries = chain(entries, [skipped])
-            if approved(run):
+            if approved(run.reviews):
                 rejected = set(Decision.from_json(run.reviews[-1]).rejected)
                 entries = ([marked(entry, rejected) for entry in batch] for batch in entries)
             if self.output_path:
@@ -476,7 +471,7 @@ class RunflowBatchOperator(BaseOperator):
         from airflow_provider_runflow.steps.lineage import operator_lineage
 
         keys = ("summary", "batch_ids")
-        xcoms = {key: task_instance.xcom_pull(task_ids=task_instance.task_id, key=key) for key in keys}
+        xcoms = {key: _own_xcom(task_instance, key) for key in keys}
         return operator_lineage(self.model, xcoms, [self.output_path, self.media_path])
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
@@ -489,3 +484,12 @@ class RunflowBatchOperator(BaseOperator):
             with self.hook.get_conn() as client:
                 if may_cancel(client.config.api_key, self.log):
                     client.send(cancel_batches(self._created, self.log))
+
+
+def _own_xcom(ti: Any, key: str) -> Any:
+    """The task instance's own XCom ``key``, also when it is mapped.
+
+    Without ``map_indexes``, Airflow 3.3's ``xcom_pull`` returns every mapped instance's value
+    as a list as soon as two of them pushed one (its docstring says otherwise).
+    """
+    return ti.xcom_pull(task_ids=ti.task_id, key=key, map_indexes=ti.map_index)

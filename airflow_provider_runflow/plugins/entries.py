@@ -12,11 +12,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_runflow.batching.results import COUNTS
 from airflow_provider_runflow.client.status import normalize_status
 from airflow_provider_runflow.plugins import bounded_json
 
-BUCKETS = ("succeeded", "failed", "cancelled", "other")
-"""The outcome classes of the ``summary`` XCom, in the order the page lists them."""
+BUCKETS = COUNTS[1:]
+"""The outcome classes of the ``summary`` XCom (``total`` aside), in the order the page lists them."""
 FILTERS = ("all", *BUCKETS, "not_succeeded")
 MAX_PER_PAGE = 200
 MAX_PAGE = 2**31 - 1
@@ -27,9 +28,9 @@ class EntriesError(ValueError):
 
 
 def bucket(status: Any) -> str:
-    """The summary class of an item status: ``succeeded``, ``failed``, ``cancelled`` or ``other``."""
+    """The summary class of an item status: one of :data:`BUCKETS`, ``other`` for any state not named there."""
     folded = normalize_status(status) if isinstance(status, str) else None
-    return folded if folded is not None and folded in BUCKETS[:3] else "other"
+    return folded if folded is not None and folded in BUCKETS else "other"
 
 
 def matches(entry: dict[str, Any], status_filter: str) -> bool:

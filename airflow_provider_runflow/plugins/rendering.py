@@ -52,7 +52,7 @@ def render_page(view: OutputsView) -> str:
     key = {"dag_id": view.dag_id, "run_id": view.run_id, "task_id": view.task_id, "map_index": view.map_index}
     template = _ENV.get_template("outputs.html")
     return template.render(
-        view=view, css=Markup(_CSS), filters=FILTER_LABELS, link=link, options=OPTIONS,
+        view=view, css=Markup(_CSS), filters=FILTER_LABELS, buckets=BUCKETS, link=link, options=OPTIONS,
         review_action="review?" + urlencode(key),
         thumbnail=thumbnail, poster=poster, shows_filter=shows_filter, round_columns=round_columns,
     )  # fmt: skip

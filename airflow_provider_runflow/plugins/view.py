@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel
 
+from airflow_provider_runflow.batching.results import SKIPPED
 from airflow_provider_runflow.plugins.entries import (
     BUCKETS,
     EntriesError,
@@ -134,9 +135,11 @@ def _read_page(record: TaskRecord, request: PageRequest, storage: StoragePolicy)
 
 def _summary_counts(summary: dict[str, Any] | None) -> dict[str, int] | None:
     """Entries per filter from the ``summary`` XCom, which counts them as the entries were collected."""
-    if summary is None or not all(isinstance(summary.get(name), int) for name in BUCKETS):
+    if summary is None:
         return None
-    return counts_by_filter({name: summary[name] for name in BUCKETS})
+    # Summaries written before the spend guard have no ``skipped``: none were.
+    counts = {SKIPPED: 0} | {name: summary[name] for name in BUCKETS if isinstance(summary.get(name), int)}
+    return counts_by_filter(counts) if counts.keys() == set(BUCKETS) else None
 
 
 def _nothing_to_show(record: TaskRecord) -> str:

@@ -15,6 +15,7 @@ DAGS: dict[str, DAG] = {}
 IN_XCOM = Asset("rf-events-in-xcom")
 TASKFLOW = Asset("rf-events-taskflow")
 FAILING = Asset("rf-events-failing")
+MAPPED = Asset("rf-events-mapped")
 
 
 def _dag(dag_id: str, schedule: Any = None, **kwargs: Any) -> DAG:
@@ -43,6 +44,11 @@ with _dag("rf_events_taskflow"):  # the same run, its inputs built by a TaskFlow
         return texts(count, fail={2})
 
     run(5)
+
+with _dag("rf_events_mapped"):  # each mapped task instance describes its own batches
+    RunflowBatchOperator.partial(task_id="run", model=MODEL, outlets=[MAPPED], **FAST).expand(
+        inputs=[texts(2), texts(3)]
+    )
 
 with _dag("rf_events_failing"):  # the default policy fails the task
     RunflowBatchOperator(task_id="run", model=MODEL, inputs=texts(3, fail={0}), outlets=[FAILING], **FAST)

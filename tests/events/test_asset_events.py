@@ -68,6 +68,16 @@ def test_results_kept_in_xcom_are_said_so_with_the_failed_items_counted(
     assert [e["extra"] for e in model_events if e["run_id"] == run.run_id] == [extra]
 
 
+def test_each_mapped_task_instance_records_its_own_batches(runflow_connection: RunflowEmulator) -> None:
+    run = events_dag("rf_events_mapped").test()
+
+    assert run.state == "success"
+    events = [e["extra"] for e in asset_events("rf-events-mapped") if e["run_id"] == run.run_id]
+    assert sorted((e["batch_ids"], e["counts"]["total"]) for e in events) == sorted(
+        (xcom(run, "run", "batch_ids", map_index=k), total) for k, total in enumerate((2, 3))
+    )
+
+
 def test_a_failed_task_emits_no_event(runflow_connection: RunflowEmulator) -> None:
     run = events_dag("rf_events_failing").test()
 

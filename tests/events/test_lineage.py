@@ -34,9 +34,10 @@ class RecordedTi:
 
     run: Any
     task_id: str = "run"
+    map_index: int = -1
 
-    def xcom_pull(self, task_ids: str, key: str) -> Any:
-        return xcom(self.run, task_ids, key)
+    def xcom_pull(self, task_ids: str, key: str, map_indexes: int = -1) -> Any:
+        return xcom(self.run, task_ids, key, map_indexes)
 
 
 def facet_dict(facet: Any) -> dict[str, Any]:
@@ -93,6 +94,16 @@ def test_a_failed_run_still_names_its_batches_and_counts(runflow_connection: Run
     assert facet["counts"]["failed"] == 1
 
 
+def test_a_mapped_task_instance_names_only_its_own_batches(runflow_connection: RunflowEmulator) -> None:
+    run = events_dag("rf_events_mapped").test()
+    task = RunflowBatchOperator(task_id="run", model="acme/test-model", inputs=[])  # as a mapped instance unmaps
+
+    lineage = task.get_openlineage_facets_on_complete(RecordedTi(run, map_index=1))
+
+    facet = facet_dict(lineage.run_facets["runflow"])
+    assert (facet["batch_ids"], facet["counts"]["total"]) == (xcom(run, "run", "batch_ids", map_index=1), 3)
+
+
 def test_a_run_that_failed_before_any_summary_has_its_batch_ids_and_no_counts() -> None:
     from airflow_provider_runflow.steps.lineage import operator_lineage
 
@@ -107,8 +118,9 @@ class SummaryOnlyTi:
     """A task instance whose only XCom is a summary."""
 
     task_id = "t"
+    map_index = -1
 
-    def xcom_pull(self, task_ids: str, key: str) -> Any:
+    def xcom_pull(self, task_ids: str, key: str, map_indexes: int) -> Any:
         return {"summary": {"batch_ids": ["b"], "total": 1, "succeeded": 1, "cost": "0.01"}}.get(key)
 
 

@@ -4,8 +4,12 @@ Everything lives in a private temporary AIRFLOW_HOME (SQLite, LocalExecutor, par
 next to a Runflow emulator started with its CLI in its own process. Each process runs in its
 own session (process group) and is stopped by PID, its whole tree, also when startup fails.
 With ``postgres=True`` the metadata database is a throwaway PostgreSQL 15 server instead, and
-``triggerers``/``schedulers`` start more than one of each (named ``triggerer``, ``triggerer2``...),
-as a highly available deployment runs them.
+``triggerers``/``schedulers``/``api_servers`` start more than one of each (named ``triggerer``,
+``triggerer2``...), as a highly available deployment runs them. ``celery_workers`` runs the
+CeleryExecutor instead, with that many ``airflow celery worker`` processes (``worker``,
+``worker2``...) on a Redis of the stack's own; ``s3`` starts an S3 API (moto's server) that every
+process reaches through the standard AWS variables; ``logins`` replaces "everyone is admin" with
+real users who log in (``USERS``).
 
 Run it by hand, too: ``.venv/bin/python tests/fullstack/airflow_stack.py`` starts the stack,
 runs the full-stack DAG once and stops everything; ``--keep`` leaves it up until Ctrl+C, and
@@ -21,7 +25,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,12 +39,30 @@ import httpx
 import psutil
 from postgres_server import PostgresServer
 
+from airflow_provider_runflow.emulator.local_airflow import (
+    COMPONENTS,
+    components_healthy,
+    free_port,
+    login,
+    signal_group,
+    simple_auth_env,
+    start_in_session,
+    stop_process_tree,
+    stop_process_trees,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-FULLSTACK_DAGS = Path(__file__).resolve().parent / "dags"
+HERE = Path(__file__).resolve().parent
+FULLSTACK_DAGS = HERE / "dags"
 FULLSTACK_DAG_ID = "runflow_fullstack"
-COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+STACK_COMPONENTS = (*COMPONENTS, "worker")
+USERS = {"admin": "admin", "analyst": "viewer"}
+"""With ``logins``: the stack's own REST calls log in as ``admin``; ``analyst`` may only look."""
+WORKER_CONCURRENCY = 2
+REDIS_READY = "Ready to accept connections"
 EMULATOR_READY = "Runflow emulator running at "
+MEDIA_ORIGIN = "Media origin at "
 TERMINAL_RUN_STATES = {"success", "failed"}
 
 T = TypeVar("T")
@@ -76,41 +97,6 @@ class Component:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def stop_process_tree(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
-    """SIGTERM the process, its group and every descendant; SIGKILL whatever is left after ``grace``."""
-    try:
-        members = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        members = []
-    _signal_group(process.pid, signal.SIGTERM)
-    for member in members:
-        _signal(member, signal.SIGTERM)
-    _, alive = psutil.wait_procs(members, timeout=grace)
-    _signal_group(process.pid, signal.SIGKILL)
-    for member in alive:
-        _signal(member, signal.SIGKILL)
-    psutil.wait_procs(alive, timeout=5)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=5)
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def _signal(member: psutil.Process, sig: signal.Signals) -> None:
-    with contextlib.suppress(psutil.NoSuchProcess):
-        member.send_signal(sig)
-
-
 @dataclass
 class AirflowStack:
     """The running stack: start it with :meth:`start` (or ``with``), always :meth:`stop` it."""
@@ -119,6 +105,7 @@ class AirflowStack:
     api_port: int = field(default_factory=free_port)
     components: dict[str, Component] = field(default_factory=dict)
     emulator_url: str = ""
+    media_url: str = ""
     api_key: str = ""
     organization_id: str = ""
     service_key: str = ""
@@ -130,6 +117,19 @@ class AirflowStack:
     config: dict[str, str] = field(default_factory=dict)
     arguments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     database: PostgresServer | None = None
+    api_servers: int = 1
+    celery_workers: int = 0
+    s3: bool = False
+    logins: bool = False
+    api_ports: dict[str, int] = field(default_factory=dict)
+    broker_url: str = ""
+    s3_url: str = ""
+    tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+    startup_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.api_ports = {"api-server": self.api_port}
+        self.api_ports |= {f"api-server{n}": free_port() for n in range(2, self.api_servers + 1)}
 
     @property
     def home(self) -> Path:
@@ -145,7 +145,11 @@ class AirflowStack:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+        return self.api_url_of("api-server")
+
+    def api_url_of(self, name: str) -> str:
+        """The address of api-server ``name`` (``api-server``, ``api-server2``...)."""
+        return f"http://127.0.0.1:{self.api_ports[name]}"
 
     def __enter__(self) -> AirflowStack:
         self.start()
@@ -158,55 +162,98 @@ class AirflowStack:
 
     def start(self) -> None:
         """Migrate, start the emulator and the Airflow components, and wait until all are ready."""
+        started = time.monotonic()
         try:
             self._prepare_dags()
             self.home.mkdir(parents=True, exist_ok=True)
             if self.postgres:
                 self.database = PostgresServer(port=free_port())
                 self.database.start()
+            if self.celery_workers:
+                self._start_redis()
+            if self.s3:
+                self._start_s3()
+            if self.logins:
+                passwords = {user: secrets.token_urlsafe(16) for user in USERS}
+                (self.root / "passwords.json").write_text(json.dumps(passwords))
             self._start_emulator()
             self.cli("db", "migrate", timeout=180)
-            self.launch("api-server", "--host", "127.0.0.1", "--port", str(self.api_port))
             for name in self.instances():
                 if self.triggerers > 1 and component_kind(name) == "triggerer":
                     self.relaunch(name)
                 else:
                     self.launch(name)
             self.wait_until_ready()
+            self.startup_seconds = time.monotonic() - started
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
-        """Stop every process this stack started, by PID and process group, and delete the temp dir."""
-        for name in reversed(list(self.components)):
-            stop_process_tree(self.components[name].process)
+        """Stop every process this stack started, all at once, by PID and process group, and delete the temp dir."""
+        stop_process_trees([component.process for component in self.components.values()])
         if self.database is not None:
             self.database.stop()
         if not self.keep_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def instances(self) -> list[str]:
-        """Names of the components after the api-server: ``scheduler``, ``scheduler2``, ..., ``triggerer``..."""
-        counts = {"scheduler": self.schedulers, "dag-processor": 1, "triggerer": self.triggerers}
+        """The Airflow components' names, in starting order: ``api-server``, ``api-server2``, ..., ``triggerer``.
+
+        Triggerers come last: with several, each starts once the one before it has its job.
+        """
+        counts = {
+            "api-server": self.api_servers,
+            "worker": self.celery_workers,
+            "scheduler": self.schedulers,
+            "dag-processor": 1,
+            "triggerer": self.triggerers,
+        }
         return [f"{kind}{n if n > 1 else ''}" for kind, count in counts.items() for n in range(1, count + 1)]
 
     def launch(self, name: str, *args: str) -> Component:
-        """Start ``airflow <kind>`` for component ``name`` (``triggerer2`` is a ``triggerer``) in its own session.
+        """Start the Airflow command of component ``name`` (``triggerer2`` is a ``triggerer``) in its own session.
 
         A restarted component gets a fresh log file, and always its ``arguments`` entry after ``args``.
         """
-        return self._spawn(name, [str(BIN / "airflow"), component_kind(name), *args, *self.arguments.get(name, ())])
+        command = [str(BIN / "airflow"), *self._subcommand(name), *args, *self.arguments.get(name, ())]
+        return self._spawn(name, command, self._own_env(name))
 
-    def _spawn(self, name: str, command: list[str]) -> Component:
+    def _subcommand(self, name: str) -> list[str]:
+        kind = component_kind(name)
+        if kind == "api-server":
+            return [kind, "--host", "127.0.0.1", "--port", str(self.api_ports[name])]
+        if kind == "worker":
+            # Two workers on one machine: a Celery node name each, and no log server (both would want 8793;
+            # the api-servers read task logs from the shared folder).
+            node = ["--celery-hostname", f"{name}@%h", "--concurrency", str(WORKER_CONCURRENCY)]
+            return ["celery", "worker", *node, "--skip-serve-logs"]
+        return [kind]
+
+    def _own_env(self, name: str) -> dict[str, str]:
+        """What one component sets apart from the others: its own address, or which api-server it calls."""
+        kind, number = component_kind(name), int(name.removeprefix(component_kind(name)) or 1)
+        if kind == "api-server":
+            return {"AIRFLOW__API__BASE_URL": self.api_url_of(name)}
+        if kind != "worker":
+            return {}
+        # Worker n runs its tasks through api-server n (as a load balancer would spread them), and
+        # reports its own name as the task instances' hostname: both share this machine's.
+        api_servers = list(self.api_ports)
+        api_server = api_servers[(number - 1) % len(api_servers)]
+        return {
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url_of(api_server)}/execution/",
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "worker_hostname.worker_hostname",
+            "RUNFLOW_WORKER_NAME": name,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+        }
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> Component:
         previous = self.components.get(name)
         if previous is not None and previous.alive():
             raise StackError(f"{name} is already running (pid {previous.pid})")
         log = self.root / f"{name}.{len(list(self.root.glob(f'{name}.*.log')))}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command, env=self.env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.root
-            )
+        process = start_in_session(command, self.env() | (env or {}), log, self.root)
         self.components[name] = Component(name, process, log)
         return self.components[name]
 
@@ -214,30 +261,17 @@ class AirflowStack:
     def api_server_with_users(self, users: dict[str, tuple[str, str]], **config: str) -> Iterator[str]:
         """A second api-server on this stack's DB whose users log in: ``{name: (role, password)}``; its URL.
 
-        The stack's own api-server admits everyone as admin (``simple_auth_manager_all_admins``);
-        this one checks logins and roles as a production deployment does. ``config``: more
+        The stack's own api-server admits everyone as admin (``simple_auth_manager_all_admins``)
+        unless ``logins``; this one checks logins and roles as a production deployment does. ``config``: more
         environment, e.g. ``AIRFLOW__RUNFLOW__UI_MEDIA_STREAM_SECONDS="5"``.
         """
         port, passwords = free_port(), self.root / f"passwords-{uuid.uuid4().hex[:8]}.json"
-        passwords.write_text(json.dumps({name: password for name, (_, password) in users.items()}))
         url = f"http://127.0.0.1:{port}"
-        env = (
-            self.env()
-            | config
-            | {
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
-                    f"{name}:{role}" for name, (role, _) in users.items()
-                ),
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-                "AIRFLOW__API__BASE_URL": url,
-            }
-        )
+        env = self.env() | config | simple_auth_env(users, passwords) | {"AIRFLOW__API__BASE_URL": url}
         command = [str(BIN / "airflow"), "api-server", "--host", "127.0.0.1", "--port", str(port)]
-        with (self.root / f"api-server-{port}.log").open("wb") as log:
-            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = start_in_session(command, env, self.root / f"api-server-{port}.log", self.root)
         try:
-            self.wait_for(lambda: _answers(f"{url}/api/v2/monitor/health"), 120, f"the api-server on port {port}")
+            self.wait_for(lambda: answers(f"{url}/api/v2/monitor/health"), 120, f"the api-server on port {port}")
             yield url
         finally:
             stop_process_tree(process)
@@ -255,7 +289,7 @@ class AirflowStack:
         """``kill -9`` a component's whole process group, as a crashed pod or OOM kill would."""
         component = self.components[name]
         tree = [psutil.Process(component.pid), *psutil.Process(component.pid).children(recursive=True)]
-        _signal_group(component.pid, signal.SIGKILL)
+        signal_group(component.pid, signal.SIGKILL)
         psutil.wait_procs(tree, timeout=10)
         component.process.wait(timeout=10)
         component.killed = True
@@ -264,9 +298,10 @@ class AirflowStack:
         """SIGSTOP (or SIGCONT) a component and every descendant: alive, but silent, as in a long stall."""
         pid = self.components[name].pid
         sig = signal.SIGSTOP if paused else signal.SIGCONT
-        _signal_group(pid, sig)
+        signal_group(pid, sig)
         for member in psutil.Process(pid).children(recursive=True):
-            _signal(member, sig)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                member.send_signal(sig)
 
     def relaunch(self, name: str) -> Component:
         """(Re)start a component under its name; a triggerer also gets its job id recorded.
@@ -297,11 +332,9 @@ class AirflowStack:
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__API__BASE_URL": self.api_url,
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__API__EXPOSE_CONFIG": "True",
@@ -333,7 +366,34 @@ class AirflowStack:
             # The emulator's media origin is on loopback, which media persistence refuses unless allowed.
             "AIRFLOW__RUNFLOW__MEDIA_ALLOWED_NETWORKS": "127.0.0.1",
             **self._database_env(),
+            **self._executor_env(),
+            **self._auth_env(),
+            **self._s3_env(),
             **self.config,
+        }
+
+    def _executor_env(self) -> dict[str, str]:
+        if not self.celery_workers:
+            return {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor"}
+        # Celery's results go to the metadata database (the provider's default); its messages through Redis.
+        return {"AIRFLOW__CORE__EXECUTOR": "CeleryExecutor", "AIRFLOW__CELERY__BROKER_URL": self.broker_url}
+
+    def _auth_env(self) -> dict[str, str]:
+        if not self.logins:
+            return {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
+        path = self.root / "passwords.json"
+        passwords = json.loads(path.read_text())
+        return simple_auth_env({user: (role, passwords[user]) for user, role in USERS.items()}, path)
+
+    def _s3_env(self) -> dict[str, str]:
+        """The AWS SDK's standard variables, which ``s3://`` ObjectStoragePaths without a connection use."""
+        if not self.s3_url:
+            return {}
+        return {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": self.s3_url,
         }
 
     def _database_env(self) -> dict[str, str]:
@@ -351,6 +411,24 @@ class AirflowStack:
         for source in [*FULLSTACK_DAGS.glob("*.py"), *(ROOT / "example_dags").glob("*.py")]:
             shutil.copy(source, self.dags / source.name)
 
+    def _start_redis(self) -> None:
+        """Celery's broker: Debian's redis-server, this stack's own process on a free loopback port, saving nothing."""
+        server = shutil.which("redis-server")
+        if server is None:
+            raise StackError("redis-server is missing: apt-get install -y redis-server (Debian's package)")
+        port = free_port()
+        options = ["--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--dir"]
+        redis = self._spawn("redis", [server, *options, str(self.root)])
+        self.wait_for(lambda: REDIS_READY in redis.tail(), 30, "Redis to accept connections")
+        self.broker_url = f"redis://127.0.0.1:{port}/0"
+
+    def _start_s3(self) -> None:
+        """An S3 API on a free loopback port: moto's server, its buckets in its own memory."""
+        url = f"http://127.0.0.1:{free_port()}"
+        self._spawn("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", url.rsplit(":", 1)[1]])
+        self.wait_for(lambda: answers(url), 30, "the S3 API (moto) to answer")
+        self.s3_url = url
+
     def _start_emulator(self) -> None:
         port = str(free_port())
         command = [str(BIN / "runflow-emulator"), "--host", "127.0.0.1", "--port", port]
@@ -362,19 +440,20 @@ class AirflowStack:
         self.api_key, self.organization_id, self.service_key = (key_line.split()[i].strip("();") for i in (2, 4, 7))
         secret_line = self.wait_for(lambda: _line_starting(emulator.log, "Webhook secret: "), 10, "its webhook secret")
         self.webhook_secret = secret_line.removeprefix("Webhook secret: ").strip()
+        media_line = self.wait_for(lambda: _line_starting(emulator.log, MEDIA_ORIGIN), 10, "its media origin")
+        self.media_url = media_line.removeprefix(MEDIA_ORIGIN).strip()
 
     def wait_until_ready(self, timeout: float = 120) -> None:
         """Until the API answers, the triggerer and scheduler are healthy and the DAGs are parsed."""
-
-        def healthy() -> bool:
-            try:
-                health = self.api().get("/api/v2/monitor/health").json()
-            except httpx.HTTPError:
-                return False
-            parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
-            return all(health.get(part, {}).get("status") == "healthy" for part in parts)
-
-        self.wait_for(healthy, timeout, "api-server, scheduler, triggerer and dag-processor to be healthy")
+        self.wait_for(
+            lambda: components_healthy(self.api_url),
+            timeout,
+            "api-server, scheduler, triggerer and dag-processor to be healthy",
+        )
+        others = [self.api_url_of(name) for name in self.api_ports if name != "api-server"]
+        self.wait_for(lambda: all(answers(f"{url}/api/v2/monitor/health") for url in others), timeout, "api-servers")
+        workers = [c for c in self.components.values() if component_kind(c.name) == "worker"]
+        self.wait_for(lambda: all(" ready." in w.tail(200) for w in workers), timeout, "the Celery workers")
         self.wait_for(
             lambda: self.api().get(f"/api/v2/dags/{FULLSTACK_DAG_ID}").status_code == 200,
             timeout,
@@ -400,7 +479,7 @@ class AirflowStack:
     @staticmethod
     def _died(component: Component) -> bool:
         """An Airflow component that exited without being killed on purpose."""
-        return not component.alive() and not component.killed and component_kind(component.name) in COMPONENTS
+        return not component.alive() and not component.killed and component_kind(component.name) in STACK_COMPONENTS
 
     def report(self, lines: int = 30) -> str:
         """The tail of every process's log, for failure messages."""
@@ -413,7 +492,16 @@ class AirflowStack:
     # --- the REST API ----------------------------------------------------------------------
 
     def api(self) -> httpx.Client:
-        return httpx.Client(base_url=self.api_url, timeout=30)
+        """A client of the first api-server; with ``logins``, logged in as ``admin``."""
+        headers = {"Authorization": f"Bearer {self.login('admin')}"} if self.logins else {}
+        return httpx.Client(base_url=self.api_url, headers=headers, timeout=30)
+
+    def login(self, user: str, api_server: str = "api-server") -> str:
+        """A JWT for ``user`` from ``api_server``'s login endpoint (``POST /auth/token``), as its login form gets."""
+        if (user, api_server) not in self.tokens:
+            password = json.loads((self.root / "passwords.json").read_text())[user]
+            self.tokens[user, api_server] = login(self.api_url_of(api_server), user, password)
+        return self.tokens[user, api_server]
 
     def get(self, path: str, **params: Any) -> Any:
         with self.api() as client:
@@ -447,9 +535,9 @@ class AirflowStack:
         ti: dict[str, Any] = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
         return ti
 
-    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
-        return self.get(path, deserialize=True)["value"]
+        return self.get(path, deserialize=True, map_index=map_index)["value"]
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 150) -> str:
         """Until the run is finished; returns its state, or fails with the log tails."""
@@ -511,19 +599,12 @@ def _shared_secret(root: Path, name: str) -> str:
     return path.read_text()
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 (a server still starting refuses the connection)."""
     try:
         return httpx.get(url, timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def login(url: str, username: str, password: str) -> str:
-    """A JWT from an api-server's simple auth manager, as its login form gets one."""
-    response = httpx.post(f"{url}/auth/token", json={"username": username, "password": password}, timeout=30)
-    response.raise_for_status()
-    token: str = response.json()["access_token"]
-    return token
 
 
 def _line_starting(log: Path, prefix: str) -> str | None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from airflow_stack import AirflowStack, running_stack
 from browser_support import CHROMIUM, LAUNCH_ARGS
+from distributed_support import DISTRIBUTED_CONFIG, DistributedRun, run_under_faults
 from fullstack_support import WatchedRun, watch_run
 from ha_support import HA_ARGUMENTS, HA_CONFIG
 
@@ -49,3 +52,29 @@ def ha_stack() -> Iterator[AirflowStack]:
     yield from running_stack(
         postgres=True, schedulers=2, triggerers=2, config=HA_CONFIG, arguments=HA_ARGUMENTS, keep_root=keep
     )
+
+
+@pytest.fixture(scope="session")
+def distributed_stack() -> Iterator[AirflowStack]:
+    """PostgreSQL; CeleryExecutor on Redis with two workers; two triggerers; two api-servers with logins; S3 (moto).
+
+    ``RUNFLOW_KEEP_STACK=1`` keeps its temp dir (every log) after the session, to read after a failure.
+    """
+    keep = os.environ.get("RUNFLOW_KEEP_STACK") == "1"
+    yield from running_stack(
+        root=Path(tempfile.mkdtemp(prefix="runflow-distributed-")),
+        postgres=True,
+        celery_workers=2,
+        triggerers=2,
+        api_servers=2,
+        s3=True,
+        logins=True,
+        config=DISTRIBUTED_CONFIG,
+        keep_root=keep,
+    )
+
+
+@pytest.fixture(scope="session")
+def distributed_run(distributed_stack: AirflowStack) -> DistributedRun:
+    """``runflow_distributed`` run once on the distributed stack, with Runflow and media faults injected."""
+    return run_under_faults(distributed_stack)

@@ -27,6 +27,7 @@ from airflow_stack import AirflowStack
 
 RACE_DAG_ID = "runflow_race"
 MISMATCH = "but the task instance's state attribute is"
+"""What the scheduler logs when Airflow's defer race fails a resumed task (apache/airflow#71580, #72716)."""
 
 
 @dataclass

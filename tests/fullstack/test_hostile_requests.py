@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from airflow_stack import ROOT, AirflowStack, login
+from airflow_stack import ROOT, AirflowStack
 from security.attacks import (
     CALLBACK_ATTACKS,
     OUTPUTS_ATTACKS,
@@ -37,6 +37,7 @@ from security.attacks import (
 )
 from security.streams import READERS, media_path, open_stream, plant_video_and_fifo
 
+from airflow_provider_runflow.emulator.local_airflow import login
 from airflow_provider_runflow.media.layout import MediaScope
 
 pytestmark = pytest.mark.fullstack

@@ -12,6 +12,7 @@ from typing import Any
 AREAS = {
     "fault_matrix": "Fault matrix",
     "crashes": "Crashes and restarts",
+    "retry_rounds": "Retry rounds",
     "bad_input": "Bad input and hostile responses",
     "hostile_responses": "Bad input and hostile responses",
     "secrets": "Secrets",
