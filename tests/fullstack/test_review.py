@@ -17,8 +17,10 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
-from airflow_stack import AirflowStack, StackError, login
+from airflow_stack import AirflowStack, StackError
 from browser_support import IMAGES
+
+from airflow_provider_runflow.emulator.local_airflow import login
 
 pytestmark = pytest.mark.fullstack
 
