@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 _HOME = Path(tempfile.mkdtemp(prefix="runflow-airflow-home-"))
 _DAGS = _HOME / "dags"
 _DAGS.mkdir()
+# Review waits in Airflow 3.3's awaiting_input: on 3.2 these DAGs are refused at parse time, by design.
+_NEEDS_AIRFLOW_3_3 = {"example_runflow_review.py", "runflow_review.py"}
+_AIRFLOW_3_3 = tuple(int(part) for part in version("apache-airflow").split(".")[:2]) >= (3, 3)
 # dag.test() only runs DAGs it can parse from the dags folder: ours are linked into one.
 for source in [*(ROOT / "example_dags").glob("*.py"), *(ROOT / "tests" / "dags").glob("*.py")]:
-    (_DAGS / source.name).symlink_to(source)
+    if _AIRFLOW_3_3 or source.name not in _NEEDS_AIRFLOW_3_3:
+        (_DAGS / source.name).symlink_to(source)
 
 os.environ.update(
     {

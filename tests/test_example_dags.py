@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_support import scenario, states, xcom
+from hitl_support import Responder
 
 from airflow_provider_runflow.client import ClientConfig, RunflowClient, build_batch_request, calls
 from airflow_provider_runflow.emulator import RunflowEmulator
@@ -68,3 +71,23 @@ def test_example_runflow_media_stores_images_and_hands_paths_downstream(
     assert [path.name for path in stored] == [f"{i:05d}.png" for i in range(6)]
     assert [m["path"] for m in measured] == [f"file://{path}" for path in stored]
     assert xcom(run, "report") == {"images": 6, "folder": f"file://{stored[0].parent}"}
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="review= needs Airflow 3.3 (awaiting_input)")
+def test_example_runflow_review_regenerates_the_rejected_with_a_new_prompt_then_ships_the_approved(
+    runflow_connection: RunflowEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, api: Any
+) -> None:
+    monkeypatch.setenv("RUNFLOW_EXAMPLE_OUTPUT_DIR", str(tmp_path))
+    new_prompt = {"prompt": "a ceramic mug on oak, product shot 4", "width": 256, "height": 256}
+    regenerate = ("rest", "Regenerate rejected", {"rejected": [1, 4], "changes": {"4": new_prompt}, "reason": ""})
+    approve = ("rest", "Approve", {"rejected": [5], "changes": {}, "reason": "5 has a chipped rim"})
+    person = Responder("example_runflow_review", [regenerate, approve], api, inputs=6, task_id="generate_images")
+
+    run = scenario("example_runflow_review").test(run_conf={"count": 6})
+    person.close()
+
+    assert run.state == "success"
+    shipped = xcom(run, "publish")
+    assert [(s["index"], s["review_round"]) for s in shipped] == [(0, None), (1, 1), (2, None), (3, None), (4, 1)]
+    assert all(s["image"].startswith(f"file://{tmp_path}/media/") for s in shipped)
+    assert runflow_connection.counters()["batches_created"] == 2

@@ -91,6 +91,21 @@ def decision(
     return Decision(review_round, chosen[0], rejected, changes, reason, by, at)
 
 
+def with_changes(inputs: list[dict[str, Any]], reviews: list[Any]) -> list[dict[str, Any]]:
+    """The inputs as the reviewers changed them, decision after decision: what a regenerated item runs with.
+
+    ``reviews`` are decisions as JSON (the run's, or a summary's as the outputs tab reads it); changes
+    that name no input, or are not objects, are passed over.
+    """
+    current = list(inputs)
+    for review in reviews:
+        changes = review.get("changes") if isinstance(review, dict) else None
+        for key, fields in changes.items() if isinstance(changes, dict) else ():
+            if isinstance(key, str) and key.isdigit() and int(key) < len(current) and isinstance(fields, dict):
+                current[int(key)] = {**current[int(key)], **fields}
+    return current
+
+
 def marked(entry: dict[str, Any], rejected: set[int]) -> dict[str, Any]:
     """An entry of an approved run, with its ``review``: rejected if the reviewer turned it down."""
     return {**entry, "review": REJECTED if entry["index"] in rejected else APPROVED}

@@ -42,11 +42,12 @@ class ControlApi:
         return json_reply(dumps({"routes": [{"route": r.name, "does": _summary(r)} for r in self.routes]}))
 
     async def counters(self, request: Request) -> Response:
-        """Batches created, callback attempts, and requests per route template and status."""
+        """Batches and items created, callback attempts, and requests per route template and status."""
         return json_reply(
             dumps(
                 {
                     "batches_created": self.store.batches_created,
+                    "items_created": self.store.items_created,
                     "batches": len(self.store.batches),
                     "callback_attempts": self.callbacks.attempts_made,
                     "requests": self.stats.request_counts(),

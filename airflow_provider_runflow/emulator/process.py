@@ -185,7 +185,10 @@ class RunflowEmulator:
         self._call("DELETE", "faults")
 
     def counters(self) -> dict[str, Any]:
-        """``{"batches_created", "batches", "callback_attempts", "requests": {route: {status: n}}}``."""
+        """``{"batches_created", "items_created", "batches", "callback_attempts", "requests": {route: {status: n}}}``.
+
+        ``items_created`` counts the items of created batches: what Runflow would bill.
+        """
         result: dict[str, Any] = self._call("GET", "counters")
         return result
 

@@ -204,6 +204,8 @@ class Store:
         self.runs: dict[str, tuple[Batch, Item]] = {}
         self.idempotency: dict[tuple[str, str], IdempotentReply] = {}
         self.batches_created = 0
+        self.items_created = 0
+        """Items in created batches: what Runflow would bill for."""
         self.attempts: Counter[str] = Counter()
         """Runs of each input (by model and input digest) in created batches, for ``fail_attempts``."""
 
@@ -237,6 +239,7 @@ class Store:
             self.runs[item.run_id] = (batch, item)
         self.batches[batch.id] = batch
         self.batches_created += 1
+        self.items_created += len(batch.items)
         return batch
 
     def _run_seconds(self, item: JsonObject) -> float:

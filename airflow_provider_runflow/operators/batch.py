@@ -36,6 +36,7 @@ from airflow_provider_runflow.batching.review import (
     RunflowReviewRejectedError,
     approved,
     marked,
+    with_changes,
 )
 from airflow_provider_runflow.batching.rounds import Round, RunState
 from airflow_provider_runflow.client import RunflowInputError
@@ -254,10 +255,7 @@ class RunflowBatchOperator(BaseOperator):
     def _request(self, run: RunState) -> BatchRequest:
         """The task's request on resume, with the reviewers' changes: the inputs were checked when the task started
         (it renders the same ones), the changes when they were read."""
-        inputs = list(self.inputs)
-        for review in map(Decision.from_json, run.reviews):
-            for index, fields in review.changes.items():
-                inputs[int(index)] = {**inputs[int(index)], **fields}
+        inputs = with_changes(list(self.inputs), run.reviews)
         return BatchRequest(self.model, inputs, self.metadata, self.callback_url, self.chunk_size)
 
     def _max_cost(self, run: RunState) -> Decimal | None:

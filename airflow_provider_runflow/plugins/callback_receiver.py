@@ -13,7 +13,6 @@ that URL still works for configured callbacks, and says in the log that it is de
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -26,6 +25,7 @@ from airflow_provider_runflow.client.signing import SIGNATURE_HEADER, verify_run
 from airflow_provider_runflow.plugins import bounded_json
 from airflow_provider_runflow.plugins.callback_events import Callback, Recorded, record_callback
 from airflow_provider_runflow.plugins.log_throttle import ThrottledWarnings
+from airflow_provider_runflow.plugins.request_body import bounded_body
 
 log = logging.getLogger(__name__)
 throttled = ThrottledWarnings(log)
@@ -41,25 +41,6 @@ OLD_URL = "/runflow-outputs/callbacks/{conn_id}"
 app = FastAPI(title="Runflow callbacks", docs_url=None, redoc_url=None, openapi_url=None)
 deprecated_router = APIRouter()
 """The receiver's URL in 0.1.0, in the outputs plugin's app (``plugin_app``)."""
-
-
-async def bounded_body(request: Request, limit: int = MAX_BODY_BYTES, seconds: float = BODY_SECONDS) -> bytes:
-    """The raw body, refused (413) as soon as it passes ``limit`` bytes, or (408) when it takes over ``seconds``."""
-    too_large = HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"Callback bodies are limited to {limit} bytes")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    try:
-        async with asyncio.timeout(seconds):
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > limit:
-                    raise too_large
-    except TimeoutError:
-        late = f"The body did not arrive within {seconds:.0f} s"
-        raise HTTPException(status.HTTP_408_REQUEST_TIMEOUT, late) from None
-    return bytes(body)
 
 
 def connection_secrets(conn_id: str) -> tuple[str | None, tuple[str, ...]]:
@@ -120,7 +101,7 @@ async def receive_callback_at_old_url(conn_id: str, request: Request) -> JSONRes
 
 
 async def _receive(conn_id: str, request: Request, old_url: bool = False) -> JSONResponse:
-    body = await bounded_body(request)
+    body = await bounded_body(request, MAX_BODY_BYTES, BODY_SECONDS)
     base_url, secrets = await run_in_threadpool(connection_secrets, conn_id)
     if base_url is None or not verified(body, request.headers.get(SIGNATURE_HEADER), secrets):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, NOT_VERIFIED)

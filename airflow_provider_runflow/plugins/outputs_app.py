@@ -2,9 +2,10 @@
 
 Airflow mounts plugin apps without authentication, so the app itself depends on Airflow's
 FastAPI security for every route: an authenticated user who may read the XComs of the DAG
-named in the request. The page is rendered on the server; the browser never talks to Runflow
-and never sees a connection or its API key. Every number a route takes is bounded, and what a
-task recorded is read defensively: hostile input or hostile records get a 4xx or a notice.
+named in the request; answering a review also needs Airflow's permission to answer the DAG's
+human-in-the-loop questions. The page is rendered on the server; the browser never talks to
+Runflow and never sees a connection or its API key. Every number a route takes is bounded, and
+what a task recorded is read defensively: hostile input or hostile records get a 4xx or a notice.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from airflow_provider_runflow.plugins.entries import MAX_PAGE, MAX_PER_PAGE, Ent
 from airflow_provider_runflow.plugins.media import SERVED_TYPES
 from airflow_provider_runflow.plugins.media_stream import SLOTS, BoundedFileResponse, StreamLimits
 from airflow_provider_runflow.plugins.rendering import CONTENT_SECURITY_POLICY, render_page
+from airflow_provider_runflow.plugins.review import question_of
+from airflow_provider_runflow.plugins.review_route import router as review_router
+from airflow_provider_runflow.plugins.review_view import asked, review_view
 from airflow_provider_runflow.plugins.storage import NotAFile, StoragePolicy, open_regular_file
 from airflow_provider_runflow.plugins.task_record import MAX_INDEX, RecordDep, TaskRecord
 from airflow_provider_runflow.plugins.view import OutputsView, build_view, open_lines
@@ -31,7 +35,8 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "SAMEORIGIN",
-    "Referrer-Policy": "no-referrer",
+    # Same-origin: links to Runflow carry no referrer, and the review form's post carries its origin.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -87,18 +92,27 @@ app = FastAPI(
     dependencies=[Depends(requires_access_dag(method="GET", access_entity=DagAccessEntity.XCOM))],
 )
 app.add_middleware(SecurityHeaders)
+app.include_router(review_router)
 
 
 @app.get("/outputs", response_class=HTMLResponse)
-def outputs_page(record: RecordDep, request: PageDep, storage: StorageDep) -> HTMLResponse:
-    """The tab: a page of the task instance's items as a grid, with the run's header."""
-    return HTMLResponse(render_page(build_view(record, request, storage)))
+def outputs_page(record: RecordDep, request: PageDep, storage: StorageDep, user: GetUserDep) -> HTMLResponse:
+    """The tab: a page of the task instance's items as a grid, with the run's header (and review form)."""
+    return HTMLResponse(render_page(_view(record, request, storage, user)))
 
 
 @app.get("/items")
-def outputs_items(record: RecordDep, request: PageDep, storage: StorageDep) -> OutputsView:
+def outputs_items(record: RecordDep, request: PageDep, storage: StorageDep, user: GetUserDep) -> OutputsView:
     """The same page as JSON."""
-    return build_view(record, request, storage)
+    return _view(record, request, storage, user)
+
+
+def _view(record: TaskRecord, request: PageRequest, storage: StoragePolicy, user: Any) -> OutputsView:
+    view = build_view(record, request, storage)
+    question = question_of(record.key) if asked(record) is not None else None
+    indexes = [item.index for item in view.items if item.index is not None]
+    view.review = review_view(record, question, user, indexes)
+    return view
 
 
 @app.get("/media")

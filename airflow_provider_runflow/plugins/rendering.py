@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import jinja2
 from markupsafe import Markup
 
+from airflow_provider_runflow.batching.review import OPTIONS
 from airflow_provider_runflow.plugins.entries import BUCKETS, FILTERS
 from airflow_provider_runflow.plugins.media import Preview
 from airflow_provider_runflow.plugins.view import ItemView, OutputsView
@@ -48,11 +49,23 @@ def render_page(view: OutputsView) -> str:
         query |= {"map_index": view.map_index, "status": view.status, "page": view.page, "per_page": view.per_page}
         return "?" + urlencode(query | changes)
 
+    key = {"dag_id": view.dag_id, "run_id": view.run_id, "task_id": view.task_id, "map_index": view.map_index}
     template = _ENV.get_template("outputs.html")
     return template.render(
-        view=view, css=Markup(_CSS), filters=FILTER_LABELS, buckets=BUCKETS, link=link,
+        view=view, css=Markup(_CSS), filters=FILTER_LABELS, buckets=BUCKETS, link=link, options=OPTIONS,
+        review_action="review?" + urlencode(key),
         thumbnail=thumbnail, poster=poster, shows_filter=shows_filter, round_columns=round_columns,
     )  # fmt: skip
+
+
+MAX_MESSAGE = 2000
+"""Characters of a refusal shown: the message may quote what was posted."""
+
+
+def render_message(title: str, message: str, back: str) -> str:
+    """A short page: what happened (a refused review answer), and a link back to the tab."""
+    shown = message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + " ..."
+    return _ENV.get_template("message.html").render(title=title, message=shown, back=back, css=Markup(_CSS))
 
 
 def shows_filter(name: str, counts: dict[str, int]) -> bool:
@@ -94,4 +107,5 @@ def _duration(seconds: Any) -> str:
 
 
 _ENV.filters["pretty"] = _pretty
+_ENV.filters["compact"] = lambda value: json.dumps(value, ensure_ascii=False, default=str)
 _ENV.filters["duration"] = _duration

@@ -49,6 +49,12 @@ class TaskKey(MediaScope):
     def query(self) -> dict[str, str]:
         return {"dag_id": self.dag_id, "run_id": self.run_id, "task_id": self.task_id, "map_index": str(self.map_index)}
 
+    def scope(self) -> Any:
+        """The task instance's scope in Airflow's task state store."""
+        from airflow.state import TaskScope
+
+        return TaskScope(dag_id=self.dag_id, run_id=self.run_id, task_id=self.task_id, map_index=self.map_index)
+
 
 @dataclass(frozen=True)
 class TaskRecord:

@@ -29,6 +29,7 @@ from airflow_provider_runflow.plugins.entries import (
     page_of,
 )
 from airflow_provider_runflow.plugins.media import Preview, Shown, previews
+from airflow_provider_runflow.plugins.review_view import ReviewView
 from airflow_provider_runflow.plugins.storage import StoragePolicy, open_regular_file
 from airflow_provider_runflow.plugins.task_record import TaskKey, TaskRecord
 
@@ -53,6 +54,10 @@ class ItemView(BaseModel):
     run_id: str | None
     output: Any
     previews: list[Preview]
+    review: str | None = None
+    """``approved`` or ``rejected`` once a reviewer approved the run (``review=``)."""
+    review_round: int | None = None
+    """The review round whose rejection regenerated the item."""
 
 
 class BatchView(BaseModel):
@@ -81,6 +86,8 @@ class OutputsView(BaseModel):
     counts: dict[str, int]
     items: list[ItemView]
     map_indexes: list[int]
+    review: ReviewView | None = None
+    """Only for a task that asks for a review (``review=``)."""
 
 
 def build_view(record: TaskRecord, request: PageRequest, storage: StoragePolicy) -> OutputsView:
@@ -191,7 +198,7 @@ def _item(entry: dict[str, Any], key: TaskKey, shown: Shown) -> ItemView:
     def media_url(k: int) -> str:
         return "media?" + urlencode({**key.query(), "item": index, "media": k})
 
-    attempts = entry.get("attempts")
+    attempts, review_round = entry.get("attempts"), entry.get("review_round")
     return ItemView(
         index=index,
         client_ref=_text(entry.get("client_ref")),
@@ -204,6 +211,8 @@ def _item(entry: dict[str, Any], key: TaskKey, shown: Shown) -> ItemView:
         run_id=_text(entry.get("run_id")),
         output=entry.get("output"),
         previews=previews(entry, media_url, shown) if index is not None else [],
+        review=_text(entry.get("review")),
+        review_round=review_round if isinstance(review_round, int) else None,
     )
 
 

@@ -1,4 +1,7 @@
-"""DAGs whose results a person reviews (``review=``), answered in the tests by a reviewer thread."""
+"""DAGs whose results a person reviews (``review=``), answered in the tests by a reviewer thread.
+
+``rf_review_retried`` is ``rf_review`` with a retry, for a try lost after its question was answered.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +16,22 @@ START = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 INPUTS = [{"text": f"poster {i}", "client_ref": f"sku-{i}", "run_seconds": 0.02} for i in range(10)]
 DAGS: dict[str, DAG] = {}
 
-with DAG("rf_review", schedule=None, start_date=START, catchup=False, tags=["runflow-tests"]) as dag:
-    DAGS[dag.dag_id] = dag
-    entries = RunflowBatchOperator(
-        task_id="run",
-        model="acme/test-model",
-        inputs=INPUTS,
-        poll_interval=0.2,
-        review=RunflowReview(max_rounds=1),
-    )
+for dag_id, retries in (("rf_review", 0), ("rf_review_retried", 1)):
+    with DAG(dag_id, schedule=None, start_date=START, catchup=False, tags=["runflow-tests"]) as dag:
+        DAGS[dag.dag_id] = dag
+        entries = RunflowBatchOperator(
+            task_id="run",
+            model="acme/test-model",
+            inputs=INPUTS,
+            poll_interval=0.2,
+            review=RunflowReview(max_rounds=1),
+            retries=retries,
+            retry_delay=datetime.timedelta(0),
+        )
 
-    @task
-    def ship(items: list[dict[str, Any]]) -> list[int]:
-        """What flows on: the approved items only."""
-        return [item["index"] for item in items if item["review"] == "approved"]
+        @task
+        def ship(items: list[dict[str, Any]]) -> list[int]:
+            """What flows on: the approved items only."""
+            return [item["index"] for item in items if item["review"] == "approved"]
 
-    ship(entries.output)
+        ship(entries.output)

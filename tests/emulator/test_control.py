@@ -22,10 +22,17 @@ def test_requests_log_redacts_the_api_key(emu: RunflowEmulator, client: RunflowC
 def test_reset_forgets_batches_counters_and_faults(emu: RunflowEmulator, client: RunflowClient) -> None:
     from airflow_provider_runflow.emulator import FaultKind, FaultRule
 
-    client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}])))
+    client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "a"}, {"text": "c"}])))
+    assert (emu.counters()["batches_created"], emu.counters()["items_created"]) == (1, 2)
     emu.set_faults([FaultRule(kind=FaultKind.UNAVAILABLE)])
     emu.reset()
-    assert emu.counters() == {"batches_created": 0, "batches": 0, "callback_attempts": 0, "requests": {}}
+    assert emu.counters() == {
+        "batches_created": 0,
+        "items_created": 0,
+        "batches": 0,
+        "callback_attempts": 0,
+        "requests": {},
+    }
     assert emu.requests_log() == []
     assert client.send(calls.create_batch("acme/test-model", build_batch_request([{"text": "b"}]))).id  # no fault left
 

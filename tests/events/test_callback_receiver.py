@@ -22,7 +22,8 @@ from fastapi.testclient import TestClient
 
 from airflow_provider_runflow.client import SIGNATURE_HEADER
 from airflow_provider_runflow.client.signing import runflow_signature
-from airflow_provider_runflow.plugins.callback_receiver import MAX_BODY_BYTES, bounded_body
+from airflow_provider_runflow.plugins.callback_receiver import MAX_BODY_BYTES
+from airflow_provider_runflow.plugins.request_body import bounded_body
 
 pytestmark = pytest.mark.airflow_db
 ASSET = "runflow://runflow.test/batches"
@@ -263,5 +264,5 @@ async def test_a_body_that_trickles_in_is_refused_once_its_time_is_up() -> None:
     request = Request({"type": "http", "method": "POST", "headers": []}, one_byte_a_second)
 
     with pytest.raises(HTTPException) as refused:
-        await bounded_body(request, seconds=1.0)
+        await bounded_body(request, MAX_BODY_BYTES, seconds=1.0)
     assert refused.value.status_code == 408

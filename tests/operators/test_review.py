@@ -24,19 +24,19 @@ needs_3_3 = pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="review waits in A
 NOTHING = {"rejected": [], "changes": {}, "reason": ""}
 
 
-def review_dag() -> Any:
+def review_dag(dag_id: str = "rf_review") -> Any:
     import importlib
 
-    return importlib.import_module("runflow_review").DAGS["rf_review"]
+    return importlib.import_module("runflow_review").DAGS[dag_id]
 
 
 @pytest.fixture
 def reviewer(api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     started: list[Responder] = []
 
-    def start(*answers: Answer, worker_wait: float = 60) -> Responder:
+    def start(*answers: Answer, worker_wait: float = 60, dag_id: str = "rf_review") -> Responder:
         monkeypatch.setenv("AIRFLOW__RUNFLOW__WORKER_WAIT_SECONDS", str(worker_wait))
-        started.append(Responder("rf_review", list(answers), api))
+        started.append(Responder(dag_id, list(answers), api))
         return started[-1]
 
     yield start
@@ -121,6 +121,34 @@ def test_past_max_rounds_regenerating_fails_the_run(runflow_connection: RunflowE
 
     assert states(run)[("run", -1)] == "failed"
     assert runflow_connection.counters()["batches_created"] == 2  # max_rounds=1: one regeneration
+
+
+@needs_3_3
+def test_a_try_lost_after_the_answer_leaves_it_to_the_retry_which_neither_asks_nor_pays_again(
+    runflow_connection: RunflowEmulator, reviewer: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Airflow's defer race's twin: the answer resumes the parked task, and the scheduler fails that try."""
+    answered = reviewer(
+        (
+            "tab, try lost",
+            "Regenerate rejected",
+            {**NOTHING, "rejected": [4], "changes": {"4": {"text": "a new poster"}}},
+        ),
+        ("tab", "Approve", NOTHING),
+        worker_wait=0,
+        dag_id="rf_review_retried",
+    )
+    run = review_dag("rf_review_retried").test()
+
+    assert run.state == "success"
+    assert answered.asked == 2  # round 1 once, then round 2
+    entries = xcom(run, "run")
+    assert [(e["index"], e.get("review_round")) for e in entries if e.get("review_round")] == [(4, 1)]
+    assert entries[4]["output"]["text"] == "A NEW POSTER"
+    assert [d["choice"] for d in xcom(run, "run", key="summary")["review"]] == ["Regenerate rejected", "Approve"]
+    counters = runflow_connection.counters()
+    assert (counters["batches_created"], counters["items_created"]) == (2, 11)  # round 0 re-attached, not re-sent
+    assert [ti.try_number for ti in run.get_task_instances() if ti.task_id == "run"] == [2]
 
 
 @pytest.mark.skipif(AIRFLOW_V_3_3_PLUS, reason="Airflow 3.2 only")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,20 @@ def token(app: Any, role: str | None, teams: list[str] | None = None) -> str:
 
 def bearer(jwt: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {jwt}"}
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def form_of(page: str) -> dict[str, str]:
+    """The hidden fields of the page's review form (``round``, ``token``)."""
+    return dict(re.findall(r'<input type="hidden" name="(round|token)" value="([^"]*)">', page))
+
+
+def post_form(client: Any, ti: Ti, fields: dict[str, Any], **headers: str) -> Any:
+    """Post the review form as a browser does; a list value is a field sent once per item."""
+    pairs = [(name, str(v)) for name, value in fields.items() for v in (value if isinstance(value, list) else [value])]
+    return client.post(ti.url("review"), content=urlencode(pairs), headers={"Content-Type": FORM, **headers})
 
 
 @dataclass(frozen=True)
