@@ -115,3 +115,25 @@ def storm_plot(rows: list[dict[str, Any]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def capacity_plot(rows: list[dict[str, Any]], round_: int, path: Path) -> None:
+    """One round of the capacity benchmark over its window: polls answered per second against the intended, and
+    the event loop's worst lag of each second, one line per poller."""
+    fig, (polls, lag) = plt.subplots(1, 2, figsize=(11, 4))
+    for row in (r for r in rows if r["round"] == round_):
+        series, name = row["series"], "ours" if row["peer"].startswith("runflow") else "limit: bare aiohttp"
+        width = 2.0 if name == "ours" else 1.2
+        polls.plot(*zip(*series["polls_per_s"], strict=True), label=f"{name}: answered", linewidth=width)
+        polls.plot(range(len(series["intended_per_s"])), series["intended_per_s"], ":", label=f"{name}: intended")
+        lag.plot(*zip(*series["lag_ms"], strict=True), label=name, linewidth=width)
+    lag.axhline(50, color="k", linestyle=":", label="p99 goal")
+    for ax, label in ((polls, "polls per second"), (lag, "worst event-loop lag of each second (ms)")):
+        ax.set_xlabel("seconds into the window")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    lag.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

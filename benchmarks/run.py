@@ -7,6 +7,8 @@ python -m benchmarks.run --sections media   # media persistence: 1,000 images, 2
 python -m benchmarks.run --sections pacing  # adaptive vs fixed polling on modelled batches of 10 s to 2 h (~5 s)
 python -m benchmarks.run --sections storm   # 1,000 triggers vs a 50 requests/s limit: 3 designs, 2 peers (~7 min)
 python -m benchmarks.run --sections budget  # 1,000 inputs with and without max_cost, time to first batch and total
+python -m benchmarks.run --sections capacity  # 10,000 deferred tasks, 2-minute batches, vs the limit (~30 min)
+python -m benchmarks.run --sections census  # tracked objects per waiting trigger, by kind, vs the bare loop (~1 min)
 """
 
 from __future__ import annotations
@@ -112,6 +114,14 @@ def _run_section(name: str, smoke: bool, sizes: str, previous: Any, peers: str =
         from benchmarks.budget import run_budget
 
         return run_budget(inputs=200, rounds=1, run_seconds=0.5) if smoke else run_budget()
+    if name == "capacity":
+        from benchmarks.capacity import SMOKE, CapacitySettings, run_capacity
+
+        return run_capacity(SMOKE if smoke else CapacitySettings(), log=lambda r: print(json.dumps(r), flush=True))
+    if name == "census":
+        from benchmarks.census import PEERS_COUNTED, run_census
+
+        return run_census(n=50, peers=PEERS_COUNTED[:1], interval=0.5) if smoke else run_census(n=1000)
     raise SystemExit(f"unknown section {name!r}")
 
 
