@@ -75,6 +75,8 @@ class FullCollections:
 
     recording: bool = False
     pauses: list[float] = field(default_factory=list)
+    young: int = 0
+    """Collections of the younger generations while ``recording``: how fast the process allocates."""
     _started: float = 0.0
 
     def __post_init__(self) -> None:
@@ -82,6 +84,7 @@ class FullCollections:
 
     def _note(self, phase: str, info: dict[str, int]) -> None:
         if info["generation"] != 2:
+            self.young += self.recording and phase == "start"
             return
         if phase == "start":
             self._started = time.perf_counter()
@@ -93,6 +96,7 @@ class FullCollections:
             "full_gcs": len(self.pauses),
             "full_gc_ms_max": max(self.pauses, default=0.0) * 1000,
             "full_gc_ms_total": sum(self.pauses) * 1000,
+            "young_gcs": self.young,
         }
 
 

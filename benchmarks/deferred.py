@@ -15,12 +15,13 @@ import asyncio
 import gc
 import json
 import math
+import os
 import platform
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from benchmarks.common import MIB, FullCollections, LoopLag, cpu_seconds, percentile, rss
 from benchmarks.storm import TERMINAL
@@ -97,14 +98,17 @@ def _limit(case: DeferredCase) -> tuple[Waiter, Callable[[], Awaitable[None]]]:
     session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {case.api_key}", "Accept": "application/json"})
     sends = [look - case.latency for look in case.looks]
 
+    async def ended(url: str) -> bool:
+        """One poll; nothing of it outlives the call (a decoded body kept across the sleep is a hundred objects)."""
+        async with session.get(url) as response:
+            return response.status == 200 and json.loads(await response.read())["status_code"] in TERMINAL
+
     async def wait(batch: NewBatch) -> str:
         url = f"{case.urls[batch.shard]}/v1/batches/{batch.batch_id}"
         for k in range(10_000):
             due = batch.created + (sends[k] if k < len(sends) else sends[-1] + 1.5 * (k - len(sends) + 1))
             await asyncio.sleep(max(0.0, due - time.time()))
-            async with session.get(url) as response:
-                body = json.loads(await response.read())
-            if response.status == 200 and body["status_code"] in TERMINAL:
+            if await ended(url):
                 return "success"
         return "no end seen"
 
@@ -121,6 +125,8 @@ class Slots:
     case: DeferredCase
     t0: float
     t1: float
+    parent: TextIO
+    """Where the slots ask for batches (see ``_logs_aside``)."""
     asked: dict[int, asyncio.Future[NewBatch]] = field(default_factory=dict)
     held: int = 0
     intended: list[int] = field(default_factory=list)
@@ -144,8 +150,8 @@ class Slots:
         await asyncio.sleep(max(0.0, start - time.time()))
         while True:
             self.asked[slot] = future = asyncio.get_running_loop().create_future()
-            sys.stdout.write(f"NEED {slot}\n")
-            sys.stdout.flush()
+            self.parent.write(f"NEED {slot}\n")
+            self.parent.flush()
             batch = await future
             await asyncio.sleep(max(0.0, batch.created + FIRST_LOOK - time.time()))
             self.held += 1
@@ -182,14 +188,14 @@ def _summary(case: DeferredCase, slots: Slots) -> dict[str, Any]:
     }
 
 
-async def run_case(case: DeferredCase, reader: asyncio.StreamReader) -> dict[str, Any]:
+async def run_case(case: DeferredCase, reader: asyncio.StreamReader, parent: TextIO) -> dict[str, Any]:
     _preload(case.peer)
     gc.collect()
     rss0 = rss()
     lag, collections = LoopLag(), FullCollections()
     wait, close = PEERS[case.peer](case)
     start = time.time()
-    slots = Slots(case, t0 := start + case.batch_seconds + case.settle, t0 + case.window)
+    slots = Slots(case, t0 := start + case.batch_seconds + case.settle, t0 + case.window, parent)
     held: list[int] = []
     helpers = [asyncio.ensure_future(c) for c in (lag.run(), _answers(slots, reader), _held(slots, held))]
     tasks = [asyncio.ensure_future(slots.run(i, start + case.batch_seconds * i / case.n, wait)) for i in range(case.n)]
@@ -222,14 +228,28 @@ async def run_case(case: DeferredCase, reader: asyncio.StreamReader) -> dict[str
 
 
 async def main() -> None:
+    parent = _logs_aside()
     reader = asyncio.StreamReader()
     protocol = asyncio.StreamReaderProtocol(reader)
     pipe, _ = await asyncio.get_running_loop().connect_read_pipe(lambda: protocol, sys.stdin)
     case = DeferredCase(**json.loads(await reader.readline()))
-    result = await run_case(case, reader)
+    result = await run_case(case, reader, parent)
     pipe.close()
-    sys.stdout.write("RESULT " + json.dumps(result) + "\n")
-    sys.stdout.flush()
+    parent.write("RESULT " + json.dumps(result) + "\n")
+    parent.flush()
+
+
+def _logs_aside() -> TextIO:
+    """The parent's end of stdout, for the asks and the result; the trigger's log lines go to /dev/null.
+
+    Rendered as a triggerer renders them, then dropped: a parent busy reading hundreds of lines a
+    second would block this process's writes, which a triggerer's log forwarding does not.
+    """
+    parent = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return parent
 
 
 if __name__ == "__main__":
