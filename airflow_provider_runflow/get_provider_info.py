@@ -43,7 +43,7 @@ PROVIDER_INFO: dict[str, Any] = {
         "airflow_provider_runflow.links.batch.RunflowBatchLink",
         "airflow_provider_runflow.links.outputs.RunflowOutputsLink",
     ],
-    # The "Runflow outputs" UI plugin is registered by the airflow.plugins entry point alone (docs/ui.md).
+    # The UI plugin and the callback receiver are registered by their airflow.plugins entry points alone (docs/ui.md).
     "config": {
         "runflow": {
             "description": "The Runflow provider's settings.",
@@ -81,6 +81,46 @@ PROVIDER_INFO: dict[str, Any] = {
                     "type": "float",
                     "example": "20",
                     "default": "10",
+                },
+                "ui_shared_storage_roots": {
+                    "description": (
+                        "Object-storage locations (comma-separated URI prefixes) where the Runflow outputs page "
+                        "reads any results file or stored media a task recorded, not only those in the task "
+                        "instance's own folder: for a deployment of one team, or a location its teams share."
+                    ),
+                    "version_added": "0.2.0",
+                    "type": "string",
+                    "example": "s3://team-a-results",
+                    "default": "",
+                },
+                "ui_media_streams_per_user": {
+                    "description": (
+                        "Stored media files one user may stream at once from one api-server worker process; "
+                        "more wait up to 5 seconds for a free slot, then get HTTP 429."
+                    ),
+                    "version_added": "0.2.0",
+                    "type": "integer",
+                    "example": "8",
+                    "default": "8",
+                },
+                "media_allowed_networks": {
+                    "description": (
+                        "Host names, addresses and CIDR networks (comma-separated) that media persistence may "
+                        "fetch from besides public addresses; loopback, private, link-local and metadata "
+                        "addresses are refused otherwise. Read by the worker; MediaOptions(allowed_networks=...) "
+                        "overrides it per operator."
+                    ),
+                    "version_added": "0.2.0",
+                    "type": "string",
+                    "example": "10.20.0.0/16,media.internal",
+                    "default": "",
+                },
+                "ui_media_stream_seconds": {
+                    "description": "Seconds after which a stored media stream is cut, however far it got.",
+                    "version_added": "0.2.0",
+                    "type": "float",
+                    "example": "300",
+                    "default": "300",
                 },
             },
         }

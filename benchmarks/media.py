@@ -42,7 +42,7 @@ def ours(entries: list[dict[str, Any]], folder: Path) -> int:
     from airflow_provider_runflow.media import MediaOptions
     from airflow_provider_runflow.media.copier import MediaCopier
 
-    options = MediaOptions(concurrency=CONCURRENCY)
+    options = MediaOptions(concurrency=CONCURRENCY, allowed_networks=("127.0.0.1",))  # the emulator's media origin
     with MediaCopier(ObjectStoragePath(f"file://{folder}"), options) as copier:
         copied = copier.add_media(entries)
     return sum(record["bytes"] for entry in copied for record in entry["media"])

@@ -21,6 +21,10 @@ class FakeTI:
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcoms[key] = value
 
+    def xcom_pull(self, task_ids: str | None = None, key: str = "return_value") -> Any:
+        """What this task instance pushed: between retry rounds the operator reads its ``batch_ids`` back."""
+        return self.xcoms.get(key)
+
 
 def context() -> dict[str, Any]:
     return {"ti": FakeTI()}

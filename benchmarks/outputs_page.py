@@ -67,7 +67,8 @@ def _measure(items: int, repeats: int) -> list[dict[str, Any]]:
     record = DAGS["rf_ui_recorded"]
     runs = {
         "list XCom": record.test(run_conf={"count": items}).run_id,
-        "JSON Lines": record.test(run_conf={"count": items, "output_path": str(home / "r.jsonl")}).run_id,
+        # In the task instance's own folder under the root, where the page reads results files.
+        "JSON Lines": record.test(run_conf={"count": items, "output_path": str(home / "{folder}" / "r.jsonl")}).run_id,
     }
     app = create_app()
     jwt = app.state.auth_manager.generate_jwt(SimpleAuthManagerUser(username="bench", role="viewer"))

@@ -52,6 +52,8 @@ def _runflow(real: bool) -> Iterator[str]:
 
     with RunflowEmulator(run_seconds=(2.0, 6.0)) as emulator:
         os.environ["AIRFLOW_CONN_RUNFLOW_DEFAULT"] = emulator.connection_json()
+        # Its media origin is on loopback, which media persistence refuses unless allowed.
+        os.environ["AIRFLOW__RUNFLOW__MEDIA_ALLOWED_NETWORKS"] = "127.0.0.1"
         yield f"the Runflow emulator at {emulator.url}"
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-# The emulator's fixtures (runflow_emulator, runflow_connection) are opt-in, as for any user.
-pytest_plugins = ["airflow_provider_runflow.emulator.pytest_plugin"]
+# The emulator's fixtures (runflow_emulator, runflow_connection) are opt-in, as for any user; hitl_support answers
+# Airflow's human-in-the-loop questions (fixture `api`).
+pytest_plugins = ["airflow_provider_runflow.emulator.pytest_plugin", "hitl_support"]
 
 ROOT = Path(__file__).resolve().parent.parent
 _HOME = Path(tempfile.mkdtemp(prefix="runflow-airflow-home-"))

@@ -4,7 +4,8 @@ A task with a budget sends its inputs in waves of whole batches. The first wave 
 once a wave is over, the cost per item so far (every finished item's cost, from the batches'
 own ``cost``) projects what the next inputs will cost, and the next wave takes only the batches
 that fit ``spent + projected <= max_cost``, and never more items than have already run, so the
-projection always rests on at least as many items as it projects. What does not fit is skipped.
+projection always rests on at least as many items as it projects; unless everything left would
+fit at twice the cost per item so far, when it all goes at once. What does not fit is skipped.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from typing import Any
 from airflow_provider_runflow.batching.results import SKIPPED
 from airflow_provider_runflow.batching.tracker import BatchState
 from airflow_provider_runflow.client.errors import RunflowError
+
+SAFETY = 2
+"""Everything left goes in one wave when it would still fit at this many times the cost per item so far."""
 
 BUDGET_EXCEEDED = "BUDGET_EXCEEDED"
 """The ``error.code`` of an input the spend guard skipped."""
@@ -90,7 +94,7 @@ def next_wave(max_cost: Decimal, spent: Spend, waiting: list[int], chunk_size: i
     projected_total = spent.cost + per_item * sum(waiting)
     room = max_cost - spent.cost
     items, batches = 0, 0
-    limit = max(spent.items, chunk_size)
+    limit = max(spent.items, chunk_size) if per_item * sum(waiting) * SAFETY > room else sum(waiting)
     for size in waiting:
         if items + size > limit or per_item * (items + size) > room:
             break

@@ -30,6 +30,8 @@ class Round:
     batches: list[dict[str, Any]] = field(default_factory=list)
     """The final states (``BatchState`` as JSON) of the batches that are over, in ``batch_ids`` order: a round
     sent in waves (the spend guard's) is over once every wave is."""
+    review: int = 0
+    """The review round whose rejected items it regenerates (and retry rounds of those); 0: before any review."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Round:
@@ -71,6 +73,10 @@ class RunState:
     rounds: list[Round]
     skipped_from: int | None = None
     """The first input the spend guard never submitted (it skipped every input from there on); None: none."""
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+    """Every review decision so far (``batching.review.Decision`` as JSON), in order."""
+    max_cost: str | None = None
+    """A budget a person raised when asked (``on_budget="ask"``); None: the task's own ``max_cost``."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,7 +84,8 @@ class RunState:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunState:
         rounds = [Round.from_json(r) for r in data["rounds"]]
-        return cls(float(data["submitted_at"]), rounds, data.get("skipped_from"))
+        reviews = list(data.get("reviews") or [])
+        return cls(float(data["submitted_at"]), rounds, data.get("skipped_from"), reviews, data.get("max_cost"))
 
     @classmethod
     def of_event(cls, event: dict[str, Any], now: float) -> RunState:

@@ -17,8 +17,9 @@ def verify_runflow_signature(secret: str, body: bytes, header: str | None) -> bo
     """Whether ``header`` is Runflow's signature of ``body`` under ``secret`` (a ``whsec_...`` value).
 
     Pass the raw bytes as received: re-serialised JSON would not match. The
-    comparison takes constant time, so it leaks nothing about the expected value.
+    comparison takes constant time, so it leaks nothing about the expected value. A header
+    that is not ASCII (a hex digest never is) does not verify.
     """
-    if not header or not secret:
+    if not header or not secret or not header.isascii():
         return False
     return hmac.compare_digest(runflow_signature(secret, body), header.strip().lower())

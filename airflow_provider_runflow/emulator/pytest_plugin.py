@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -35,6 +36,11 @@ def runflow_emulator(runflow_emulator_session: RunflowEmulator) -> RunflowEmulat
 
 @pytest.fixture
 def runflow_connection(runflow_emulator: RunflowEmulator, monkeypatch: pytest.MonkeyPatch) -> RunflowEmulator:
-    """``AIRFLOW_CONN_RUNFLOW_DEFAULT`` pointing at the emulator; returns the emulator."""
+    """``AIRFLOW_CONN_RUNFLOW_DEFAULT`` pointing at the emulator; returns the emulator.
+
+    Also lets media be copied from the emulator's media origin, which is on a loopback address
+    that media persistence refuses by default (``[runflow] media_allowed_networks``).
+    """
     monkeypatch.setenv("AIRFLOW_CONN_RUNFLOW_DEFAULT", runflow_emulator.connection_json())
+    monkeypatch.setenv("AIRFLOW__RUNFLOW__MEDIA_ALLOWED_NETWORKS", urlsplit(runflow_emulator.media_url).hostname or "")
     return runflow_emulator

@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
 
-import aiohttp
-
+from airflow_provider_runflow.media.addresses import AddressPolicy, configured_networks
 from airflow_provider_runflow.media.fetch import (
     ExpiredMediaError,
     MediaError,
+    MediaSession,
     Stored,
     copy_with_retries,
     media_session,
@@ -63,11 +63,14 @@ class MediaCopier:
     Files an earlier try stored (listed in the folder's manifest, checksum intact) are reused
     without a request; an expired URL is swapped for a fresh one from ``refresher``; any failure
     becomes an ``error`` record. Downloads run on an event loop of their own thread, whatever the
-    caller's thread runs.
+    caller's thread runs. Only public addresses and ``options.allowed_networks`` (by default
+    ``[runflow] media_allowed_networks``) are fetched from.
     """
 
     def __init__(self, folder: Any, options: MediaOptions, refresher: FreshUrls | None = None) -> None:
         self.folder, self.options, self.refresher = Folder.of(folder), options, refresher
+        allowed = options.allowed_networks
+        self.addresses = AddressPolicy.parse(configured_networks() if allowed is None else allowed)
         self.io = ThreadPoolExecutor(options.concurrency, thread_name_prefix="runflow-media-io")
         self.loop = ThreadPoolExecutor(1, thread_name_prefix="runflow-media")
         self.earlier: dict[str, Listed] | None = None
@@ -123,12 +126,12 @@ class MediaCopier:
         # their writes meanwhile: storage latency (an S3 PUT) overlaps the next downloads.
         gate = asyncio.Semaphore(2 * self.options.concurrency)
         try:
-            async with media_session(self.options) as session:
+            async with media_session(self.options, self.addresses) as session:
                 return list(await asyncio.gather(*(self._copy(session, gate, job) for job in jobs)))
         finally:
             await self._write_part(self.manifest.take())
 
-    async def _copy(self, session: aiohttp.ClientSession, gate: asyncio.Semaphore, job: FileJob) -> dict[str, Any]:
+    async def _copy(self, session: MediaSession, gate: asyncio.Semaphore, job: FileJob) -> dict[str, Any]:
         async with gate:
             try:
                 earlier = (self.earlier or {}).get(job.stem)
@@ -152,7 +155,18 @@ class MediaCopier:
         except Exception as err:  # the copies it lists are complete and their records true
             log.warning("Media: checksum manifest %s not written (%s: %s)", part[0], type(err).__name__, err)
 
-    async def _download(self, session: aiohttp.ClientSession, job: FileJob) -> Stored:
+    async def _download(self, session: MediaSession, job: FileJob) -> Stored:
+        """The file of ``job``, within ``options.file_timeout`` for all its attempts and fresh URLs."""
+        try:
+            async with asyncio.timeout(self.options.file_timeout):
+                return await self._download_refreshing(session, job)
+        except TimeoutError:  # aiohttp's own timeouts became TransientMediaError: this is the file's deadline
+            raise MediaError(
+                f"{shown(job.url)}: not complete after {self.options.file_timeout:.0f} s in all "
+                "(media file_timeout); not kept"
+            ) from None
+
+    async def _download_refreshing(self, session: MediaSession, job: FileJob) -> Stored:
         url, read_at, refreshes = job.url, 0.0, 0
         while True:
             try:

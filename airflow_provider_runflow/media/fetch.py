@@ -4,12 +4,19 @@ The media host gets a plain GET from a client of its own: no Runflow API key, no
 ``X-Organization-Id``; presigned URLs carry their own authorisation. Downloads run on one
 asyncio loop (aiohttp: a fraction of a thread-per-download client's CPU per file); storage
 writes, which may block (s3fs uploads a part), run on I/O threads, 1 MiB at a time.
+
+Only public addresses are fetched (:mod:`.addresses`): a host name is resolved once, by the
+session's resolver, which keeps only allowed addresses, and the connection goes to one of those
+(no second lookup to race); an address in the URL is checked as it is; so is every redirect.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import ipaddress
+import socket
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -17,8 +24,12 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
+from yarl import URL
 
+from airflow_provider_runflow.media.addresses import AddressPolicy
 from airflow_provider_runflow.media.folder import Folder
 from airflow_provider_runflow.media.layout import extension, is_allowed, media_type
 from airflow_provider_runflow.media.options import MediaOptions
@@ -28,6 +39,8 @@ UPLOAD_BLOCK = 8 * 1024 * 1024
 """Buffer of one upload part: s3fs would otherwise hold 50 MiB per file being written (5 MiB is S3's minimum)."""
 _TRANSIENT_STATUS = {408, 425, 429}
 _EXPIRED_STATUS = {401, 403, 410}
+_REDIRECTS = {301, 302, 303, 307, 308}
+MAX_REDIRECTS = 5
 T = TypeVar("T")
 
 
@@ -41,6 +54,18 @@ class TransientMediaError(MediaError):
 
 class ExpiredMediaError(MediaError):
     """The media host refused the URL (403/401/410 or an 'expired' answer): a fresh URL may work."""
+
+
+class RefusedAddressError(OSError):
+    """A host with no address media may be fetched from (raised by the resolver, so aiohttp wraps it)."""
+
+
+def refused(url: str) -> MediaError:
+    """The error of a URL not fetched for its address; it says nothing of what the address answered or is."""
+    return MediaError(
+        f"{shown(url)}: not fetched: it, or a URL it redirects to, has no public address "
+        "([runflow] media_allowed_networks)"
+    )
 
 
 @dataclass(frozen=True)
@@ -69,16 +94,77 @@ async def on_io(io: Executor, function: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(io, function, *args)
 
 
-def media_session(options: MediaOptions) -> aiohttp.ClientSession:
+class AllowedAddresses(AbstractResolver):
+    """aiohttp's threaded resolver, keeping only the addresses ``policy`` allows (all of a host allowed by name)."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self.policy, self.resolver = policy, ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self.resolver.resolve(host, port, family)
+        if self.policy.allows_name(host):
+            return found
+        allowed = [result for result in found if self.policy.allows(result["host"])]
+        if not allowed:
+            raise RefusedAddressError(f"{host} has no public address")
+        return allowed
+
+    async def close(self) -> None:
+        await self.resolver.close()
+
+
+@dataclass(frozen=True)
+class MediaSession:
+    """The HTTP client for media hosts and the addresses it may fetch from."""
+
+    http: aiohttp.ClientSession
+    addresses: AddressPolicy
+
+    def refuses(self, url: URL) -> bool:
+        """Whether ``url`` names a refused address itself (a host name is checked when it is resolved)."""
+        host = url.host or ""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return not (self.addresses.allows_name(host) or self.addresses.allows(address))
+
+
+@contextlib.asynccontextmanager
+async def media_session(options: MediaOptions, addresses: AddressPolicy) -> AsyncIterator[MediaSession]:
     """The client for media hosts: no auth, no Runflow headers, no ``~/.netrc`` (``trust_env=False``).
 
     Its pool's ``concurrency`` connections are what bound the downloads running at once."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=options.concurrency),
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=options.timeout, sock_read=options.timeout),
-        headers={"User-Agent": "airflow-provider-runflow media"},
-        trust_env=False,
-    )
+    resolver = AllowedAddresses(addresses)
+    connector = aiohttp.TCPConnector(limit=options.concurrency, resolver=resolver)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=options.timeout, sock_read=options.timeout)
+    headers = {"User-Agent": "airflow-provider-runflow media"}
+    http = aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers, trust_env=False)
+    try:
+        async with http:
+            yield MediaSession(http, addresses)
+    finally:
+        await resolver.close()
+
+
+@contextlib.asynccontextmanager
+async def _followed(session: MediaSession, url: str) -> AsyncIterator[aiohttp.ClientResponse]:
+    """The answer to a GET of ``url`` after at most 5 redirects, each hop's address checked before connecting."""
+    target = URL(url)
+    for _ in range(MAX_REDIRECTS + 1):
+        if session.refuses(target):
+            raise refused(url)
+        async with session.http.get(target, allow_redirects=False) as response:
+            location = response.headers.get("Location")
+            if response.status not in _REDIRECTS or not location:
+                yield response
+                return
+        target = target.join(URL(location))
+        if target.scheme not in ("http", "https"):
+            raise MediaError(f"{shown(url)} redirects to a URL that is not http(s)")
+    raise MediaError(f"{shown(url)}: more than {MAX_REDIRECTS} redirects")
 
 
 async def _refusal(response: aiohttp.ClientResponse, url: str) -> MediaError:
@@ -141,11 +227,11 @@ async def _write(
 
 
 async def copy_once(
-    session: aiohttp.ClientSession, url: str, folder: Folder, stem: str, options: MediaOptions, io: Executor
+    session: MediaSession, url: str, folder: Folder, stem: str, options: MediaOptions, io: Executor
 ) -> Stored:
     """One attempt at copying ``url`` to ``folder/{stem}.{ext}`` (the extension from the Content-Type)."""
     try:
-        async with session.get(url) as response:
+        async with _followed(session, url) as response:
             if response.status != 200:
                 raise await _refusal(response, url)
             declared = response.headers.get("Content-Type", "")
@@ -159,6 +245,8 @@ async def copy_once(
     except TimeoutError as err:
         raise TransientMediaError(f"{shown(url)} timed out ({type(err).__name__})") from None
     except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as err:
+        if isinstance(getattr(err, "os_error", None), RefusedAddressError):  # the resolver's refusal
+            raise refused(url) from None
         raise TransientMediaError(f"{shown(url)}: connection failed ({type(err).__name__}: {err})") from None
     except aiohttp.ClientError as err:
         raise MediaError(f"{shown(url)}: {type(err).__name__}") from None
@@ -166,7 +254,7 @@ async def copy_once(
 
 
 async def copy_with_retries(
-    session: aiohttp.ClientSession, url: str, folder: Folder, stem: str, options: MediaOptions, io: Executor
+    session: MediaSession, url: str, folder: Folder, stem: str, options: MediaOptions, io: Executor
 ) -> Stored:
     """:func:`copy_once`, retried with exponential backoff and jitter on transient failures only.
 

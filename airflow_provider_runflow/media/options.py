@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from airflow_provider_runflow.client.errors import RunflowError
+from airflow_provider_runflow.media.addresses import AddressPolicy
 from airflow_provider_runflow.media.layout import MEDIA_TYPES
 from airflow_provider_runflow.media.select import MediaSelector
 
@@ -25,9 +26,14 @@ class MediaOptions:
     :param attempts: tries per file for transient failures (5xx, 429, timeouts, connections reset mid-body).
     :param refreshes: times an expired URL (403/401/410) is replaced by a fresh one from the batch's items.
     :param timeout: seconds to connect and between two chunks of a body.
+    :param file_timeout: seconds one file may take in all (its attempts, the waits between them and fresh
+        URLs included); a file still coming then is not kept: a host trickling bytes cannot hold a download.
     :param content_types: Content-Types stored (exact, or ``kind/*``); any other response is refused.
     :param on_error: ``"fail"`` (default): the task fails after every item was tried, naming the items;
         ``"continue"``: the errors stay in each entry's ``media`` and are logged.
+    :param allowed_networks: host names, addresses and CIDR networks media may be fetched from besides
+        public addresses (loopback, private, link-local and metadata addresses are refused); ``None``:
+        ``[runflow] media_allowed_networks`` of the worker. E.g. ``("10.20.0.0/16", "media.internal")``.
     """
 
     select: MediaSelector = None
@@ -36,14 +42,20 @@ class MediaOptions:
     attempts: int = 5
     refreshes: int = 2
     timeout: float = 60.0
+    file_timeout: float = 600.0
     content_types: tuple[str, ...] = MEDIA_TYPES
     on_error: Literal["fail", "continue"] = "fail"
+    allowed_networks: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.attempts < 1 or self.refreshes < 0:
             raise ValueError("concurrency and attempts must be at least 1, refreshes at least 0")
-        if self.max_bytes < 1 or self.timeout <= 0:
-            raise ValueError("max_bytes and timeout must be positive")
+        if self.max_bytes < 1 or self.timeout <= 0 or self.file_timeout <= 0:
+            raise ValueError("max_bytes, timeout and file_timeout must be positive")
+        if isinstance(self.allowed_networks, str):
+            raise ValueError("allowed_networks must be a list of hosts or networks, not a single string")
+        if self.allowed_networks is not None:
+            AddressPolicy.parse(self.allowed_networks)  # a bad entry fails here, naming it
         if self.on_error not in ("fail", "continue"):
             raise ValueError(f"on_error must be 'fail' or 'continue', got {self.on_error!r}")
         if isinstance(self.select, str):

@@ -12,7 +12,7 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -53,13 +53,12 @@ class Recorded:
 def record_callback(session: Session, asset_uri: str, callback: Callback) -> Recorded:
     """Record ``callback`` on the asset ``asset_uri`` unless an event for the same batch and event exists.
 
-    The asset's row is locked first (``FOR UPDATE`` where the database has it), so two concurrent
-    deliveries of one callback to two api-server workers record it once.
+    The asset's row is locked first, so concurrent deliveries of one callback (to two api-server
+    workers, or two threads of one) are checked and recorded one after the other: once.
     """
     from airflow.assets.manager import asset_manager
-    from airflow.models.asset import AssetModel
 
-    asset = session.scalar(select(AssetModel).where(AssetModel.uri == asset_uri).with_for_update())
+    asset = _locked_asset(session, asset_uri)
     if asset is None:
         return Recorded(asset_uri, no_asset=True)
     if _already_recorded(session, asset.id, callback):
@@ -68,6 +67,21 @@ def record_callback(session: Session, asset_uri: str, callback: Callback) -> Rec
         asset=asset, extra=callback.extra(), source_is_api=True, api_user_teams=set(), session=session
     )
     return Recorded(asset_uri, event_id=None if event is None else event.id)
+
+
+def _locked_asset(session: Session, asset_uri: str) -> Any:
+    """The asset's row, locked until the transaction ends: ``SELECT ... FOR UPDATE`` on PostgreSQL and MySQL.
+
+    SQLite has no row locks and ignores ``FOR UPDATE``; there a write to the row comes first, which
+    takes SQLite's one write lock (in WAL mode, on the latest snapshot), so the next delivery's
+    transaction waits for this one's commit and then sees its event. The write changes nothing.
+    """
+    from airflow.models.asset import AssetModel
+
+    if session.get_bind().dialect.name == "sqlite":
+        unchanged = update(AssetModel).where(AssetModel.uri == asset_uri).values(updated_at=AssetModel.updated_at)
+        session.execute(unchanged.execution_options(synchronize_session=False))
+    return session.scalar(select(AssetModel).where(AssetModel.uri == asset_uri).with_for_update())
 
 
 def _already_recorded(session: Session, asset_id: int, callback: Callback) -> bool:
@@ -83,7 +97,7 @@ def _already_recorded(session: Session, asset_id: int, callback: Callback) -> bo
         select(AssetEvent.id)
         .where(
             AssetEvent.asset_id == asset_id,
-            AssetEvent.timestamp >= _created_at(callback.payload) - REPLAY_WINDOW,
+            AssetEvent.timestamp >= _since(callback.payload),
             AssetEvent.extra["batch_id"].as_string() == batch_id,
             AssetEvent.extra["event"].as_string() == event,
         )
@@ -92,10 +106,13 @@ def _already_recorded(session: Session, asset_id: int, callback: Callback) -> bo
     return found is not None
 
 
-def _created_at(payload: dict[str, Any]) -> datetime.datetime:
+def _since(payload: dict[str, Any]) -> datetime.datetime:
+    """Where to look back from: before the batch's ``created_at``, never after now (a date in the future
+    would hide the first delivery); without a usable date (none, junk, year 1), the last 30 days."""
     now = datetime.datetime.now(datetime.UTC)
     try:
         created = datetime.datetime.fromisoformat(str(payload.get("created_at")))
-    except ValueError:
+        created = created if created.tzinfo else created.replace(tzinfo=datetime.UTC)
+        return min(created, now) - REPLAY_WINDOW
+    except (ValueError, OverflowError):
         return now - LOOKBACK_WITHOUT_DATE
-    return created if created.tzinfo else created.replace(tzinfo=datetime.UTC)

@@ -7,18 +7,19 @@ needs: lines before the page are skipped unparsed when every entry matches the f
 from __future__ import annotations
 
 import itertools
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_runflow.client.status import normalize_status
+from airflow_provider_runflow.plugins import bounded_json
 
 BUCKETS = ("succeeded", "failed", "cancelled", "other")
 """The outcome classes of the ``summary`` XCom, in the order the page lists them."""
 FILTERS = ("all", *BUCKETS, "not_succeeded")
 MAX_PER_PAGE = 200
+MAX_PAGE = 2**31 - 1
 
 
 class EntriesError(ValueError):
@@ -63,8 +64,8 @@ class PageRequest:
     def __post_init__(self) -> None:
         if self.status not in FILTERS:
             raise ValueError(f"status must be one of {', '.join(FILTERS)}")
-        if self.page < 1 or not 1 <= self.per_page <= MAX_PER_PAGE:
-            raise ValueError(f"page must be >= 1 and per_page 1..{MAX_PER_PAGE}")
+        if not 1 <= self.page <= MAX_PAGE or not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise ValueError(f"page must be 1..{MAX_PAGE} and per_page 1..{MAX_PER_PAGE}")
 
     @property
     def offset(self) -> int:
@@ -83,7 +84,9 @@ def jsonl_entries(lines: Iterable[str], start: int = 0) -> Iterator[dict[str, An
         if not line.strip():
             continue
         try:
-            entry = json.loads(line)
+            entry = bounded_json.loads(line)
+        except bounded_json.TooDeep as err:
+            raise EntriesError(f"line {number} is {err}") from None
         except ValueError:
             raise EntriesError(f"line {number} is not JSON") from None
         if not isinstance(entry, dict):

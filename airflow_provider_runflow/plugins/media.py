@@ -2,22 +2,21 @@
 
 Stored media come from the entry's ``media`` list, whose ``path`` values are object-storage URIs
 written by the task. Anyone who can write that task's XComs could record any path there, so the
-plugin serves a path only when it lies under one of the roots the api-server's administrator
-listed in ``[runflow] ui_storage_roots``, with a media content type; it never fetches a URL.
+plugin serves a path only where :mod:`.storage` lets the task instance read (its own folder under
+``[runflow] ui_storage_roots``), with a media content type; it never fetches a URL.
 """
 
 from __future__ import annotations
 
 import datetime
-import logging
-import os
 import posixpath
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-log = logging.getLogger(__name__)
+from airflow_provider_runflow.media.layout import MediaScope
+from airflow_provider_runflow.plugins.storage import StoragePolicy
 
 Kind = Literal["image", "video", "link"]
 SERVED_TYPES = {
@@ -36,8 +35,6 @@ _EXTENSIONS: dict[str, Kind] = {
     **dict.fromkeys((".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif"), "image"),
     **dict.fromkeys((".mp4", ".webm", ".mov", ".m4v", ".ogv"), "video"),
 }
-_NOT_STORAGE = {"", "http", "https"}
-"""Schemes never read from: the plugin does not fetch URLs on anyone's behalf."""
 MAX_URLS = 8
 
 
@@ -58,80 +55,30 @@ def media_kind(name: str) -> Kind:
     return _EXTENSIONS.get(posixpath.splitext(urlsplit(name).path)[1].lower(), "link")
 
 
-# --- storage roots -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StorageRoot:
-    """A location the plugin may read files under, e.g. ``s3://bucket/runflow`` or ``file:///data/runflow``."""
-
-    scheme: str
-    netloc: str
-    segments: tuple[str, ...]
-
-    def holds(self, uri: str) -> bool:
-        """Whether ``uri`` names a file under this root: no ``..``, no URL, no symlink out of a local root."""
-        target = _plain_parts(uri)
-        if target is None or target[:2] != (self.scheme, self.netloc):
-            return False
-        segments = target[2]
-        if len(segments) <= len(self.segments) or segments[: len(self.segments)] != self.segments:
-            return False
-        if self.scheme not in _LOCAL:
-            return True
-        root = os.path.realpath("/" + "/".join(self.segments))
-        return os.path.commonpath([os.path.realpath(urlsplit(uri).path), root]) == root
-
-
-_LOCAL = {"file", "local"}
-
-
-def parse_roots(setting: str) -> tuple[StorageRoot, ...]:
-    """The roots of ``[runflow] ui_storage_roots`` (comma-separated URIs); unusable ones are logged and skipped."""
-    roots = []
-    for raw in filter(None, (part.strip() for part in setting.split(","))):
-        parts = _plain_parts(raw.rstrip("/") + "/_")
-        if parts is None:
-            log.warning("Ignoring [runflow] ui_storage_roots entry %r: not an absolute object-storage URI", raw)
-            continue
-        roots.append(StorageRoot(parts[0], parts[1], parts[2][:-1]))
-    return tuple(roots)
-
-
-def within_roots(uri: str, roots: tuple[StorageRoot, ...]) -> bool:
-    return any(root.holds(uri) for root in roots)
-
-
-def _plain_parts(uri: str) -> tuple[str, str, tuple[str, ...]] | None:
-    """``(scheme, netloc, path segments)`` of a plain absolute storage URI; None for a URL or anything odd."""
-    if any(char in uri for char in "\\\x00"):
-        return None
-    parts = urlsplit(uri)
-    segments = parts.path.split("/")
-    if parts.scheme.lower() in _NOT_STORAGE or parts.query or parts.fragment or segments[0] != "":
-        return None
-    if any(segment in ("", ".", "..") for segment in segments[1:]):
-        return None
-    return parts.scheme.lower(), parts.netloc, tuple(segments[1:])
-
-
 # --- previews ------------------------------------------------------------------------------
 
 MediaUrl = Callable[[int], str]
 """The media route's URL for the entry's k-th stored file."""
 
 
-def previews(
-    entry: dict[str, Any], media_url: MediaUrl, roots: tuple[StorageRoot, ...], now: datetime.datetime
-) -> list[Preview]:
+@dataclass(frozen=True)
+class Shown:
+    """Whose previews these are, where they may come from, and when: what every preview decision needs."""
+
+    scope: MediaScope
+    storage: StoragePolicy
+    now: datetime.datetime
+
+
+def previews(entry: dict[str, Any], media_url: MediaUrl, shown: Shown) -> list[Preview]:
     """Stored media first; where none can be shown, the Runflow URLs of the output while they are valid."""
-    stored = stored_previews(entry.get("media"), media_url, roots)
+    stored = stored_previews(entry.get("media"), media_url, shown)
     if any(p.src for p in stored):
         return stored
-    return stored + url_previews(entry.get("output"), now)
+    return stored + url_previews(entry.get("output"), shown.now)
 
 
-def stored_previews(media: Any, media_url: MediaUrl, roots: tuple[StorageRoot, ...]) -> list[Preview]:
+def stored_previews(media: Any, media_url: MediaUrl, shown: Shown) -> list[Preview]:
     """One preview per recorded file; files the route would refuse say why instead."""
     found = []
     for k, item in enumerate(media if isinstance(media, list) else []):
@@ -140,8 +87,8 @@ def stored_previews(media: Any, media_url: MediaUrl, roots: tuple[StorageRoot, .
         path, content_type = item.get("path"), str(item.get("content_type") or "")
         if not isinstance(path, str):
             found.append(Preview("link", None, note=f"not stored: {item.get('error') or 'no path recorded'}"))
-        elif not within_roots(path, roots):
-            found.append(Preview("link", None, note=f"stored at {path}, outside [runflow] ui_storage_roots"))
+        elif refused := shown.storage.refusal(path, shown.scope):
+            found.append(Preview("link", None, note=f"stored at {path}, {refused}"))
         elif content_type not in SERVED_TYPES:
             found.append(Preview("link", None, note=f"stored at {path} as {content_type or 'unknown type'}"))
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 import jinja2
 from markupsafe import Markup
 
-from airflow_provider_runflow.plugins.entries import FILTERS
+from airflow_provider_runflow.plugins.entries import BUCKETS, FILTERS
 from airflow_provider_runflow.plugins.media import Preview
 from airflow_provider_runflow.plugins.view import ItemView, OutputsView
 
@@ -50,8 +51,20 @@ def render_page(view: OutputsView) -> str:
     template = _ENV.get_template("outputs.html")
     return template.render(
         view=view, css=Markup(_CSS), filters=FILTER_LABELS, link=link,
-        thumbnail=thumbnail, poster=poster,
+        thumbnail=thumbnail, poster=poster, shows_filter=shows_filter, round_columns=round_columns,
     )  # fmt: skip
+
+
+def shows_filter(name: str, counts: dict[str, int]) -> bool:
+    """ "All", and each filter that holds items; "Not succeeded" only when it is more than one other filter."""
+    if name == "not_succeeded":
+        return sum(1 for other in BUCKETS[1:] if counts.get(other)) > 1
+    return name == "all" or bool(counts.get(name))
+
+
+def round_columns(rounds: list[dict[str, Any]]) -> list[str]:
+    """The columns of the rounds table: every key the rounds have but ``round``, in the order they come."""
+    return [key for key in dict.fromkeys(k for r in rounds for k in r) if key != "round"]
 
 
 def thumbnail(item: ItemView) -> Preview | None:
@@ -71,7 +84,9 @@ def _pretty(value: Any) -> str:
 def _duration(seconds: Any) -> str:
     try:
         total = float(seconds)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        return str(seconds)
+    if not math.isfinite(total):
         return str(seconds)
     minutes, secs = divmod(round(total), 60)
     hours, minutes = divmod(minutes, 60)

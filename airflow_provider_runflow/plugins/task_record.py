@@ -1,12 +1,14 @@
 """What one task instance recorded: its result entries (or their manifest), summary, batch ids and batch link.
 
 Resolved once per request, by one FastAPI dependency, from Airflow's metadata DB: the rows are
-read as the REST API reads them (``XComModel``, bypassing any custom XCom backend).
+read as the REST API reads them (``XComModel``, bypassing any custom XCom backend), in a session
+of their own that is closed before the route reads files or streams: a slow reader never holds
+one of the DB pool's connections.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -16,24 +18,28 @@ from sqlalchemy.orm import Session
 
 from airflow_provider_runflow.links.batch import XCOM_BATCH_URL
 from airflow_provider_runflow.media.layout import MediaScope
+from airflow_provider_runflow.plugins.bounded_json import deeper_than
+
+log = logging.getLogger(__name__)
 
 RETURN_VALUE, SUMMARY, BATCH_IDS = "return_value", "summary", "batch_ids"
 _KEYS = (RETURN_VALUE, SUMMARY, BATCH_IDS, XCOM_BATCH_URL)
+MAX_INDEX = 2**31 - 1
+"""The largest map index, item and page number the routes take: the DB's integer columns hold no more."""
 
 
-def db_session() -> Iterator[Session]:
-    from airflow.utils.session import create_session
+def map_index_param(map_index: Annotated[str, Query(max_length=12)] = "-1") -> int:
+    """The ``map_index`` query parameter; ``{MAP_INDEX}`` (left unreplaced for unmapped tasks) or junk means -1.
 
-    with create_session(scoped=False) as session:
-        yield session
-
-
-def map_index_param(map_index: Annotated[str, Query()] = "-1") -> int:
-    """The ``map_index`` query parameter; ``{MAP_INDEX}`` (left unreplaced for unmapped tasks) or junk means -1."""
+    A number out of range is refused (422): it names no task instance.
+    """
     try:
-        return int(map_index)
+        number = int(map_index)
     except ValueError:
         return -1
+    if not -1 <= number <= MAX_INDEX:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"map_index must be -1..{MAX_INDEX}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,8 @@ class TaskRecord:
     xcoms: dict[str, Any] = field(default_factory=dict)
     map_indexes: tuple[int, ...] = ()
     """For an unmapped request of a mapped task: the map indexes that exist."""
+    unreadable: tuple[str, ...] = ()
+    """XCom keys whose value could not be shown: not decodable, or nested too deep."""
 
     @property
     def returned(self) -> Any:
@@ -102,19 +110,35 @@ def read_record(session: Session, key: TaskKey) -> TaskRecord | None:
             XComModel.key.in_(_KEYS),
         )
     )
-    xcoms = {xcom.key: XComModel.deserialize_value(xcom) for xcom in rows}
-    return TaskRecord(key, None if row.state is None else str(row.state), row.operator, xcoms)
+    xcoms, unreadable = {}, []
+    for xcom in rows:
+        try:
+            value = XComModel.deserialize_value(xcom)
+        except (ValueError, RecursionError):  # not JSON, nested thousands deep, an integer of 5,000 digits
+            unreadable.append(xcom.key)
+            continue
+        if deeper_than(value):
+            unreadable.append(xcom.key)
+        else:
+            xcoms[xcom.key] = value
+    state = None if row.state is None else str(row.state)
+    return TaskRecord(key, state, row.operator, xcoms, unreadable=tuple(sorted(unreadable)))
 
 
 def task_record(
-    session: Annotated[Session, Depends(db_session)],
     dag_id: str,
     run_id: str,
     task_id: str,
     map_index: Annotated[int, Depends(map_index_param)],
 ) -> TaskRecord:
-    """The FastAPI dependency every route resolves its task instance through (after the access check)."""
-    record = read_record(session, TaskKey(dag_id, run_id, task_id, map_index))
+    """The FastAPI dependency every route resolves its task instance through (after the access check).
+
+    Its DB session is closed when it returns, before the route reads files or streams.
+    """
+    from airflow.utils.session import create_session
+
+    with create_session(scoped=False) as session:
+        record = read_record(session, TaskKey(dag_id, run_id, task_id, map_index))
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such task instance")
     return record

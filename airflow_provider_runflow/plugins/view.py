@@ -1,10 +1,14 @@
-"""The page's data: one page of a task instance's items, with the header of its run, as pydantic models."""
+"""The page's data: one page of a task instance's items, with the header of its run, as pydantic models.
+
+Every task instance gets a page, whatever its state: one still deferred shows the batches the
+operator recorded before deferring; one that failed, is mapped, or is not Runflow's says so.
+"""
 
 from __future__ import annotations
 
 import datetime
+import io
 import json
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,11 +27,15 @@ from airflow_provider_runflow.plugins.entries import (
     jsonl_page,
     page_of,
 )
-from airflow_provider_runflow.plugins.media import Preview, StorageRoot, previews, within_roots
+from airflow_provider_runflow.plugins.media import Preview, Shown, previews
+from airflow_provider_runflow.plugins.storage import StoragePolicy, open_regular_file
 from airflow_provider_runflow.plugins.task_record import TaskKey, TaskRecord
 
-RUNFLOW_TASK_TYPES = frozenset({"RunflowBatchOperator", "_RunflowBatchDecoratedOperator"})
-"""Task types (a task instance's ``operator``) that record Runflow results: the operator, ``@task.runflow_batch``."""
+WAITING_STATES = {"scheduled", "queued", "running", "deferred", "up_for_reschedule", "up_for_retry", "restarting"}
+"""States of a task that has not finished: its results are still to come."""
+RUNFLOW_TASKS = frozenset({"RunflowBatchOperator", "_RunflowBatchDecoratedOperator", "RunflowBatchSensor"})
+"""Task types (a task instance's ``operator``) that record Runflow results: the operator,
+``@task.runflow_batch``, the sensor."""
 
 
 class ItemView(BaseModel):
@@ -74,12 +82,12 @@ class OutputsView(BaseModel):
     map_indexes: list[int]
 
 
-def build_view(record: TaskRecord, request: PageRequest, roots: tuple[StorageRoot, ...]) -> OutputsView:
-    """The requested page of ``record``'s items (stored media confined to ``roots``) and its header."""
-    entries, counts, notice = _read_page(record, request, roots)
-    matching = counts.get(request.status, 0)
-    now = datetime.datetime.now(datetime.UTC)
+def build_view(record: TaskRecord, request: PageRequest, storage: StoragePolicy) -> OutputsView:
+    """The requested page of ``record``'s items (stored media only where ``storage`` allows) and its header."""
     key, summary = record.key, record.summary
+    shown = Shown(key, storage, datetime.datetime.now(datetime.UTC))
+    entries, counts, notice = _read_page(record, request, storage)
+    matching = counts.get(request.status, 0)
     return OutputsView(
         **{field: getattr(key, field) for field in ("dag_id", "run_id", "task_id", "map_index")},
         state=record.state,
@@ -87,14 +95,14 @@ def build_view(record: TaskRecord, request: PageRequest, roots: tuple[StorageRoo
         rounds=_rounds(summary),
         batches=_batches(record),
         output_path=record.manifest["output_path"] if record.manifest else None,
-        notice=notice,
+        notice=_with_unreadable(notice, record),
         status=request.status,
         page=request.page,
         per_page=request.per_page,
-        pages=max(1, math.ceil(matching / request.per_page)),
+        pages=max(1, -(-matching // request.per_page)),  # integers: a count of 10**400 has no float
         matching=matching,
         counts=counts,
-        items=[_item(entry, key, roots, now) for entry in entries],
+        items=[_item(entry, key, shown) for entry in entries],
         map_indexes=list(record.map_indexes),
     )
 
@@ -102,11 +110,11 @@ def build_view(record: TaskRecord, request: PageRequest, roots: tuple[StorageRoo
 Page = tuple[list[dict[str, Any]], dict[str, int], str | None]
 
 
-def _read_page(record: TaskRecord, request: PageRequest, roots: tuple[StorageRoot, ...]) -> Page:
+def _read_page(record: TaskRecord, request: PageRequest, storage: StoragePolicy) -> Page:
     """The page's entries, the count per filter, and a notice when the entries cannot all be shown."""
     returned, manifest = record.returned, record.manifest
     if manifest is not None:
-        return _jsonl_page(manifest["output_path"], record.summary, request, roots)
+        return _jsonl_page(manifest["output_path"], record, request, storage)
     if isinstance(returned, list) and all(isinstance(entry, dict) for entry in returned):
         counts = _summary_counts(record.summary) or counts_by_filter(count_buckets(returned))
         return page_of(returned, request), counts, None
@@ -125,21 +133,36 @@ def _summary_counts(summary: dict[str, Any] | None) -> dict[str, int] | None:
 
 
 def _nothing_to_show(record: TaskRecord) -> str:
+    """What the page says of a task instance without entries: why there are none, and what comes."""
+    state, batches = record.state or "unknown", len(record.batch_ids)
     if record.map_indexes:
         return "This task is mapped: open one of its mapped task instances."
     if record.returned is not None:
         return "This task's return value is not a list of Runflow result entries."
-    if record.operator and record.operator not in RUNFLOW_TASK_TYPES and not record.summary:
+    if record.operator and record.operator not in RUNFLOW_TASKS and not (record.summary or batches):
         return f"This task ({record.operator}) records no Runflow results."
-    return f"This task recorded no results (state: {record.state or 'unknown'})."
+    if record.state is None or state in WAITING_STATES:
+        doing = "has not started" if record.state is None else f"is {state.replace('_', ' ')}"
+        so_far = f"{batches} batch{'es' if batches != 1 else ''} submitted so far" if batches else "no batch yet"
+        return f"The task {doing} ({so_far}): its results appear here once it finishes."
+    if state in ("failed", "upstream_failed"):
+        return "The task failed before recording results: its log says why."
+    return f"This task recorded no results (state: {state})."
 
 
-def _jsonl_page(uri: str, summary: dict[str, Any] | None, request: PageRequest, roots: tuple[StorageRoot, ...]) -> Page:
-    if not within_roots(uri, roots):
-        note = f"The results are in {uri}, outside the locations this page may read ([runflow] ui_storage_roots)."
-        return [], counts_by_filter({}), note
+def _with_unreadable(notice: str | None, record: TaskRecord) -> str | None:
+    if not record.unreadable:
+        return notice
+    keys = ", ".join(record.unreadable)
+    note = f"Not shown: XCom {keys}, which cannot be decoded or is nested too deeply."
+    return f"{notice} {note}" if notice else note
+
+
+def _jsonl_page(uri: str, record: TaskRecord, request: PageRequest, storage: StoragePolicy) -> Page:
+    if refused := storage.refusal(uri, record.key):
+        return [], counts_by_filter({}), f"The results are in {uri}, {refused}: this page may not read them."
     try:
-        counts = _summary_counts(summary)
+        counts = _summary_counts(record.summary)
         if counts is None:
             with open_lines(uri) as lines:
                 counts = counts_by_filter(count_buckets(jsonl_entries(lines)))
@@ -147,21 +170,19 @@ def _jsonl_page(uri: str, summary: dict[str, Any] | None, request: PageRequest, 
             return jsonl_page(lines, request), counts, None
     except FileNotFoundError:
         return [], counts_by_filter({}), f"The results file {uri} does not exist (any more)."
-    except (EntriesError, OSError) as err:
+    except (EntriesError, OSError, ValueError) as err:  # ValueError: not UTF-8 text (an image, say)
         reason = err if isinstance(err, EntriesError) else type(err).__name__
         return [], counts_by_filter({}), f"The results file {uri} cannot be read: {reason}."
 
 
 @contextmanager
 def open_lines(uri: str) -> Iterator[Iterator[str]]:
-    """The lines of a text file in object storage, read as they are consumed."""
-    from airflow.providers.common.compat.sdk import ObjectStoragePath
-
-    with ObjectStoragePath(uri).open("r") as file:  # type: ignore[no-untyped-call]
+    """The lines of a UTF-8 text file in object storage, read as they are consumed; only a regular file."""
+    with io.TextIOWrapper(open_regular_file(uri)[0], encoding="utf-8") as file:
         yield iter(file)
 
 
-def _item(entry: dict[str, Any], key: TaskKey, roots: tuple[StorageRoot, ...], now: datetime.datetime) -> ItemView:
+def _item(entry: dict[str, Any], key: TaskKey, shown: Shown) -> ItemView:
     index = entry.get("index") if isinstance(entry.get("index"), int) else None
 
     def media_url(k: int) -> str:
@@ -179,7 +200,7 @@ def _item(entry: dict[str, Any], key: TaskKey, roots: tuple[StorageRoot, ...], n
         batch_id=_text(entry.get("batch_id")),
         run_id=_text(entry.get("run_id")),
         output=entry.get("output"),
-        previews=previews(entry, media_url, roots, now) if index is not None else [],
+        previews=previews(entry, media_url, shown) if index is not None else [],
     )
 
 
@@ -193,7 +214,7 @@ def _error_text(error: Any) -> str | None:
         return error
     if isinstance(error, dict) and ("code" in error or "message" in error):
         return ": ".join(str(error[part]) for part in ("code", "message") if error.get(part) is not None)
-    return json.dumps(error, sort_keys=True)
+    return json.dumps(error, sort_keys=True, default=str)
 
 
 def _rounds(summary: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -2,6 +2,6 @@
 
 Submit (:mod:`.submission`), wait on the worker then the triggerer (:mod:`.waiting`), collect the
 results (:mod:`.entries`) and finish (:mod:`.finish`); every failure ends through one table
-(:mod:`.outcomes`). Decisions are made in :mod:`airflow_provider_runflow.batching`, without I/O;
+(:mod:`.outcomes`). Decisions are made in ``airflow_provider_runflow.batching``, without I/O;
 these modules do the Airflow and Runflow I/O around them. docs/architecture.md draws the path.
 """

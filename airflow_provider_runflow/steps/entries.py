@@ -45,8 +45,9 @@ def run_entries(client: RunflowClient, run: RunState, tally: Tally) -> Entries:
         return
     latest: dict[int, dict[str, Any]] = {}
     for rerun in run.rounds[1:]:
+        made = {"review_round": rerun.review} if rerun.review else {}
         for batch in batch_entries(client, rerun.batch_ids, rerun.expected_items, Tally()):
-            latest.update({rerun.input_index(e["index"]): e for e in batch})
+            latest.update({rerun.input_index(e["index"]): {**e, **made} for e in batch})
     attempts = run.attempts()
     for batch in batch_entries(client, first.batch_ids, first.expected_items, Tally()):
         final = [

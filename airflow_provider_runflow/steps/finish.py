@@ -33,6 +33,8 @@ class Collected:
     max_cost: Decimal | None = None
     budget_error: RunflowError | None = None
     """Inputs the spend guard skipped (``on_budget="fail"``): raised once the summary is out."""
+    reviews: list[dict[str, Any]] | None = None
+    """With a review: every decision so far, who and when (``batching.review.Decision`` as JSON)."""
 
 
 def finish(
@@ -47,6 +49,8 @@ def finish(
     tally = collected.tally
     seconds = time.time() - started_at if started_at else 0.0
     summary = summarize(tally, states, seconds, collected.max_cost)
+    if collected.reviews is not None:
+        summary["review"] = collected.reviews
     context["ti"].xcom_push(key="summary", value=summary)
     log.info("Runflow summary: %s", summary)
     if collected.budget_error is not None:

@@ -20,6 +20,7 @@ from airflow_provider_runflow.batching.outcome import (
     RunflowDeadlineError,
     RunflowItemsFailedError,
 )
+from airflow_provider_runflow.batching.review import RunflowReviewRejectedError
 from airflow_provider_runflow.client.errors import (
     RunflowBadRequestError,
     RunflowError,
@@ -43,6 +44,8 @@ class Outcome(StrEnum):
     """More items failed than the failure policy allows."""
     BUDGET_EXCEEDED = "budget_exceeded"
     """The spend guard skipped inputs to stay within ``max_cost`` (``on_budget="fail"``)."""
+    REVIEW_REJECTED = "review_rejected"
+    """The reviewer rejected the run, or no answer came in time (``on_timeout="fail"``)."""
     MEDIA_FAILED = "media_failed"
     """Some items' media could not be stored (``media.on_error="fail"``)."""
     DEADLINE = "deadline"
@@ -91,6 +94,11 @@ ENDINGS: dict[Outcome, Ending] = {
         "Not retried: a retry would skip the same inputs. With a larger max_cost, a retry re-attaches to "
         "the batches already run (nothing is paid twice) and runs the rest.",
     ),
+    Outcome.REVIEW_REJECTED: Ending(
+        AirflowFailException,
+        AirflowFailException,
+        "Not retried: the decision stands; a retry would replay it. Clear the task to review the run again.",
+    ),
     Outcome.MEDIA_FAILED: Ending(
         AirflowException, AirflowException, f"{_AGAIN} and copies only the files not stored yet."
     ),
@@ -109,6 +117,7 @@ _OUTCOMES: tuple[tuple[type[RunflowError] | tuple[type[RunflowError], ...], Outc
     (RunflowBatchFailedError, Outcome.BATCH_FAILED),
     (RunflowItemsFailedError, Outcome.ITEMS_FAILED),
     (RunflowBudgetError, Outcome.BUDGET_EXCEEDED),
+    (RunflowReviewRejectedError, Outcome.REVIEW_REJECTED),
     (RunflowMediaError, Outcome.MEDIA_FAILED),
     (RunflowDeadlineError, Outcome.DEADLINE),
 )

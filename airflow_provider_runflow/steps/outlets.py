@@ -37,6 +37,7 @@ def asset_extra(summary: dict[str, Any], model: str, place: ResultsPlace) -> dic
         "counts": {name: int(summary.get(name) or 0) for name in COUNTS},
         "cost": summary.get("cost"),
         "max_cost": summary.get("max_cost"),
+        **({"review": summary["review"]} if "review" in summary else {}),
         "results": "output_path" if place.output_path else "xcom",
         "output_path": place.output_path,
         "media_path": place.media_path,

@@ -97,3 +97,14 @@ with _dag("rf_media_after_sensor", render_template_as_native_obj=True):
         task_id="keep", batch_ids="{{ ti.xcom_pull(task_ids='wait')['batch_ids'] }}", media_path=MEDIA_PATH
     )
     waited >> kept
+
+# An output that points the worker at internal addresses: acme/test-model echoes its input (upper-cased).
+with _dag("rf_media_internal", params={"targets": []}, render_template_as_native_obj=True):
+    RunflowBatchOperator(
+        task_id="run",
+        model="acme/test-model",
+        inputs="{{ params.targets }}",
+        media_path=MEDIA_PATH,
+        media=MediaOptions(attempts=1, on_error="continue"),
+        **FAST,
+    )

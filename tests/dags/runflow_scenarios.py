@@ -77,6 +77,7 @@ for name, budget in {
     "rf_budget_continue": {"max_cost": "1.00", "on_budget": "continue"},
     "rf_budget_ample": {"max_cost": "100"},
     "rf_budget_none": {},
+    "rf_budget_ask": {"max_cost": "1.00", "on_budget": "ask"},
 }.items():
     with _dag(name):
         RunflowBatchOperator(task_id="run", model=MODEL, inputs=PRICED, **FAST, **budget)

@@ -2,9 +2,10 @@
 
 ``rf_ui_items``, ``rf_ui_jsonl`` and ``rf_ui_mapped`` run the operator against the emulator.
 ``rf_ui_recorded`` records entries the way the operator does, without Runflow, in any number
-(``count``), as a list or a JSON Lines file (``output_path``), with stored media in the layout
-the media persistence of the operator will use (``media_dir``): the page's pagination, filters,
-media route and benchmark need sizes and files the emulator does not produce.
+(``count``), as a list or a JSON Lines file (``output_path``, where ``{folder}`` stands for the
+task instance's folder of the media layout), with stored media in the operator's layout under
+``media_dir``: the page's pagination, filters, media route and benchmark need sizes and files
+the emulator does not produce.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from airflow.sdk import DAG, task
 from runflow_scenarios import FAST, MODEL, START, texts
 
+from airflow_provider_runflow.media.layout import MediaScope
 from airflow_provider_runflow.operators.batch import RunflowBatchOperator
 
 DAGS: dict[str, DAG] = {}
@@ -38,6 +40,12 @@ with _dag("rf_ui_items"):
 
 with _dag("rf_ui_failed"):  # the default policy fails the task: no return value, only the summary
     RunflowBatchOperator(task_id="run", model=MODEL, inputs=texts(4, fail={1}), **FAST)
+
+with _dag("rf_ui_waiting"):  # three batches; its tests rewind it to the moment it deferred
+    RunflowBatchOperator(task_id="run", model=MODEL, inputs=texts(3), chunk_size=1, **FAST)
+
+with _dag("rf_ui_bad_input"):  # fails before any request: nothing recorded
+    RunflowBatchOperator(task_id="run", model=MODEL, inputs=[], **FAST)
 
 with _dag("rf_ui_other"):  # tasks that record no Runflow results (the run fails with the last)
 
@@ -61,12 +69,13 @@ with _dag("rf_ui_other"):  # tasks that record no Runflow results (the run fails
 with _dag("rf_ui_private"):
     RunflowBatchOperator(task_id="run", model=MODEL, inputs=texts(2), **FAST)
 
-with _dag("rf_ui_jsonl", params={"output_path": ""}):
+# The results file in the task's own folder under the page's storage root, as docs/ui.md shows.
+with _dag("rf_ui_jsonl", params={"output_root": ""}):
     RunflowBatchOperator(
         task_id="run",
         model=MODEL,
         inputs=texts(130, fail={5}),
-        output_path="{{ params.output_path }}",
+        output_path="{{ params.output_root }}/{{ dag.dag_id }}/{{ run_id }}/{{ task.task_id }}/results.jsonl",
         max_failed_items=None,
         chunk_size=50,
         **FAST,
@@ -88,7 +97,7 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def recorded_entry(index: int, media_dir: str) -> dict[str, Any]:
+def recorded_entry(index: int, media_dir: Path | None) -> dict[str, Any]:
     """Entry ``index`` as the operator records it; with ``media_dir``, its image stored there as a PNG."""
     status = "cancelled" if index % 50 == 49 else "failed" if index % FAILING == 3 else "succeeded"
     entry: dict[str, Any] = {
@@ -106,7 +115,7 @@ def recorded_entry(index: int, media_dir: str) -> dict[str, Any]:
         url = f"https://cdn.runflow.invalid/acme/image-gen/{index}.png"
         entry["output"] = {"image_url": url, "width": 1024, "height": 1024}
         if media_dir:
-            path = Path(media_dir) / f"{index:05d}.png"
+            path = media_dir / f"{index:05d}.png"
             data = png(48, 32, (40 + index * 37 % 200, 90, 160))
             path.write_bytes(data)
             stored = {"path": path.as_uri(), "content_type": "image/png", "bytes": len(data)}
@@ -128,15 +137,18 @@ def record(params: dict[str, Any] | None = None, ti: Any = None) -> Any:
     """``count`` entries; the first ``media_items`` with stored media; to ``output_path`` when given."""
     assert params is not None
     count, media_items = int(params["count"]), int(params["media_items"])
-    if params["media_dir"]:
-        Path(params["media_dir"]).mkdir(parents=True, exist_ok=True)
-    entries = [recorded_entry(i, params["media_dir"] if i < media_items else "") for i in range(count)]
+    folder = MediaScope(ti.dag_id, ti.run_id, ti.task_id, ti.map_index).folder()
+    media_dir = Path(params["media_dir"]) / folder if params["media_dir"] else None
+    if media_dir:
+        media_dir.mkdir(parents=True, exist_ok=True)
+    entries = [recorded_entry(i, media_dir if i < media_items else None) for i in range(count)]
     summary = summary_of(entries)
     ti.xcom_push(key="summary", value=summary)
     ti.xcom_push(key="batch_ids", value=summary["batch_ids"])
     if not params["output_path"]:
         return entries
-    path = Path(params["output_path"])
+    path = Path(params["output_path"].format(folder=folder))
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(entry, separators=(",", ":")) + "\n" for entry in entries))
     return {"output_path": path.as_uri(), "format": "jsonl", "items": count}
 
@@ -144,6 +156,16 @@ def record(params: dict[str, Any] | None = None, ti: Any = None) -> Any:
 RECORDED = {"count": 130, "media_dir": "", "media_items": 0, "output_path": ""}
 with _dag("rf_ui_recorded", params=RECORDED):
     record.override(task_id="run")()
+
+HOSTILE_CASES = 24
+"""Task instances the hostile-request suite (tests/security) plants hostile records in, one per case."""
+with _dag("rf_ui_hostile"):
+
+    @task
+    def stand_in(case: int) -> list[dict[str, Any]]:
+        return [{"index": 0, "client_ref": f"case-{case}", "status": "succeeded", "output": None}]
+
+    stand_in.expand(case=list(range(HOSTILE_CASES)))
 
 # The full-stack browser test: 40 inputs (5 fail) in blocking mode, images in a mapped task, 40 stored images.
 with _dag("rf_ui_browser"):

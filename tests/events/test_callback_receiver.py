@@ -6,10 +6,13 @@ authentication, and everything unsigned, forged or oversized is refused before a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -19,10 +22,11 @@ from fastapi.testclient import TestClient
 
 from airflow_provider_runflow.client import SIGNATURE_HEADER
 from airflow_provider_runflow.client.signing import runflow_signature
-from airflow_provider_runflow.plugins.callback_receiver import MAX_BODY_BYTES
+from airflow_provider_runflow.plugins.callback_receiver import MAX_BODY_BYTES, bounded_body
 
 pytestmark = pytest.mark.airflow_db
 ASSET = "runflow://runflow.test/batches"
+URL, OLD_URL = "/runflow-callbacks/{conn_id}", "/runflow-outputs/callbacks/{conn_id}"
 
 
 def payload(batch_id: str | None = None, event: str = "batch.succeeded", **extra: Any) -> bytes:
@@ -40,11 +44,13 @@ def payload(batch_id: str | None = None, event: str = "batch.succeeded", **extra
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def post(app: Any, body: bytes | Iterator[bytes], signature: str | None, conn_id: str = "runflow_hooks") -> Any:
+def post(
+    app: Any, body: bytes | Iterator[bytes], signature: str | None, conn_id: str = "runflow_hooks", url: str = URL
+) -> Any:
     headers = {"Content-Type": "application/json", "Runflow-Request-Id": str(uuid.uuid4())}
     if signature is not None:
         headers[SIGNATURE_HEADER] = signature
-    return TestClient(app).post(f"/runflow-outputs/callbacks/{conn_id}", content=body, headers=headers)
+    return TestClient(app).post(url.format(conn_id=conn_id), content=body, headers=headers)
 
 
 def batch_events(batch_id: str) -> list[dict[str, Any]]:
@@ -198,3 +204,64 @@ def test_neither_the_secret_nor_the_payload_reaches_the_log(
     assert json.loads(body)["batch_id"] in logged  # the receiver does log what it did
     for secret in (SECRET, NEXT_SECRET, marker, runflow_signature(SECRET, body)):
         assert secret not in logged
+
+
+def test_the_receivers_old_url_still_records_and_logs_that_it_is_deprecated(
+    callback_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, again = payload(), payload()
+    with caplog.at_level(logging.WARNING):
+        for body in (first, again):
+            response = post(callback_app, body, runflow_signature(SECRET, body), url=OLD_URL)
+            assert (response.status_code, response.json()["recorded"]) == (200, True)
+        assert post(callback_app, payload(), "forged", url=OLD_URL).status_code == 401
+
+    assert len(batch_events(json.loads(first)["batch_id"])) == 1
+    [warning] = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]  # once a minute
+    assert "/runflow-outputs/callbacks/runflow_hooks" in warning
+    assert "/runflow-callbacks/runflow_hooks" in warning
+
+
+def test_concurrent_deliveries_of_one_callback_record_one_event(callback_app: Any) -> None:
+    """Runflow retries, redelivers, and two deliveries can arrive at once (SQLite here: no row locks)."""
+    for _ in range(3):
+        body = payload()
+        start = threading.Barrier(30)
+
+        def deliver(body: bytes, start: threading.Barrier) -> Any:
+            start.wait()
+            return post(callback_app, body, runflow_signature(SECRET, body)).json()
+
+        with ThreadPoolExecutor(30) as pool:
+            answers = list(pool.map(deliver, [body] * 30, [start] * 30))
+
+        assert sorted(answer["recorded"] for answer in answers) == [False] * 29 + [True]
+        assert len(batch_events(json.loads(body)["batch_id"])) == 1
+
+
+def test_unverifiable_requests_log_one_warning_a_minute_not_one_each(
+    callback_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        for n in range(20):
+            assert post(callback_app, payload(), "0" * 64, conn_id=f"runflow_probe_{n}").status_code == 401
+            assert post(callback_app, payload(), "0" * 64, conn_id="runflow_no_secrets").status_code == 401
+
+    logged = [record.getMessage() for record in caplog.records]
+    assert len([m for m in logged if "which does not exist" in m]) <= 1
+    assert len([m for m in logged if "which has no callback_secrets" in m]) <= 1
+
+
+async def test_a_body_that_trickles_in_is_refused_once_its_time_is_up() -> None:
+    from fastapi import HTTPException
+    from starlette.requests import Request
+
+    async def one_byte_a_second() -> dict[str, Any]:
+        await asyncio.sleep(0.2)
+        return {"type": "http.request", "body": b"{", "more_body": True}
+
+    request = Request({"type": "http", "method": "POST", "headers": []}, one_byte_a_second)
+
+    with pytest.raises(HTTPException) as refused:
+        await bounded_body(request, seconds=1.0)
+    assert refused.value.status_code == 408

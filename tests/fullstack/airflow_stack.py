@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,6 +210,38 @@ class AirflowStack:
         self.components[name] = Component(name, process, log)
         return self.components[name]
 
+    @contextlib.contextmanager
+    def api_server_with_users(self, users: dict[str, tuple[str, str]], **config: str) -> Iterator[str]:
+        """A second api-server on this stack's DB whose users log in: ``{name: (role, password)}``; its URL.
+
+        The stack's own api-server admits everyone as admin (``simple_auth_manager_all_admins``);
+        this one checks logins and roles as a production deployment does. ``config``: more
+        environment, e.g. ``AIRFLOW__RUNFLOW__UI_MEDIA_STREAM_SECONDS="5"``.
+        """
+        port, passwords = free_port(), self.root / f"passwords-{uuid.uuid4().hex[:8]}.json"
+        passwords.write_text(json.dumps({name: password for name, (_, password) in users.items()}))
+        url = f"http://127.0.0.1:{port}"
+        env = (
+            self.env()
+            | config
+            | {
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+                    f"{name}:{role}" for name, (role, _) in users.items()
+                ),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+                "AIRFLOW__API__BASE_URL": url,
+            }
+        )
+        command = [str(BIN / "airflow"), "api-server", "--host", "127.0.0.1", "--port", str(port)]
+        with (self.root / f"api-server-{port}.log").open("wb") as log:
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self.wait_for(lambda: _answers(f"{url}/api/v2/monitor/health"), 120, f"the api-server on port {port}")
+            yield url
+        finally:
+            stop_process_tree(process)
+
     def cli(self, *args: str, timeout: float = 120) -> str:
         """Run ``airflow <args>`` against this stack; its stdout, or a failure with its output."""
         done = subprocess.run(
@@ -297,6 +330,8 @@ class AirflowStack:
             "RUNFLOW_EXAMPLE_OUTPUT_DIR": str(self.root / "example-output"),
             # Where the "Runflow outputs" page may read results files and stored media from.
             "AIRFLOW__RUNFLOW__UI_STORAGE_ROOTS": (self.root / "example-output").as_uri(),
+            # The emulator's media origin is on loopback, which media persistence refuses unless allowed.
+            "AIRFLOW__RUNFLOW__MEDIA_ALLOWED_NETWORKS": "127.0.0.1",
             **self._database_env(),
             **self.config,
         }
@@ -474,6 +509,21 @@ def _shared_secret(root: Path, name: str) -> str:
     if not path.exists():
         path.write_text(secrets.token_urlsafe(32))
     return path.read_text()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def login(url: str, username: str, password: str) -> str:
+    """A JWT from an api-server's simple auth manager, as its login form gets one."""
+    response = httpx.post(f"{url}/auth/token", json={"username": username, "password": password}, timeout=30)
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
 
 
 def _line_starting(log: Path, prefix: str) -> str | None:

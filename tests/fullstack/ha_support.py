@@ -21,6 +21,9 @@ HA_CONFIG = {
     "AIRFLOW__CORE__PARALLELISM": "8",
     "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "256",
     "AIRFLOW__SCHEDULER__MAX_TIS_PER_QUERY": "64",
+    # Defer at once: these tests are about triggerers handing over deferred tasks, which a task that first
+    # waits on its worker would spend deferred for less of its items' run time.
+    "AIRFLOW__RUNFLOW__WORKER_WAIT_SECONDS": "0",
 }
 # Airflow hands each new trigger to whichever triggerer looks first, and a busy one looks more often, so one can
 # take nearly all of them. The first triggerer's capacity bounds its share: the second is sure to hold the rest.

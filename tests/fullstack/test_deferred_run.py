@@ -30,9 +30,11 @@ def test_the_trigger_waited_on_the_triggerer_process(stack: AirflowStack, first_
     assert {j["id"]: j["job_type"] for j in stack.triggerer_jobs()}[job] == "TriggererJob"
     assert FIRST_PROGRESS in logs[job]
     assert LAST_PROGRESS in logs[job]
-    # ... and the task process itself never polled: it handed over, and a worker resumed it.
+    # ... and the task process looked only for the worker wait: it handed over, and a worker resumed it.
     task_log = stack.task_log(FULLSTACK_DAG_ID, first_run.run_id, RUN_TASK)
-    assert "batches finished" not in task_log
+    assert FIRST_PROGRESS in task_log
+    assert "Pausing task as DEFERRED" in task_log
+    assert LAST_PROGRESS not in task_log
     assert "Runflow summary: " in task_log
 
 

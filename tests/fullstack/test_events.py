@@ -58,11 +58,11 @@ def post(stack: AirflowStack, body: bytes, signature: str | None) -> httpx.Respo
     if signature is not None:
         headers[SIGNATURE_HEADER] = signature
     with stack.api() as client:
-        return client.post("/runflow-outputs/callbacks/runflow_default", content=body, headers=headers)
+        return client.post("/runflow-callbacks/runflow_default", content=body, headers=headers)
 
 
 def test_emulator_callbacks_run_the_dag_scheduled_on_them_once_per_batch(stack: AirflowStack) -> None:
-    callback_url = f"{stack.api_url}/runflow-outputs/callbacks/runflow_default"
+    callback_url = f"{stack.api_url}/runflow-callbacks/runflow_default"
     config = ClientConfig(api_key=stack.api_key, base_url=stack.emulator_url)
     batch_ids = []
     with RunflowClient(config) as client:

@@ -1,4 +1,4 @@
-"""The "Runflow outputs" tab in Airflow's real UI, in headless Chromium, on a run of 40 inputs.
+"""The "Runflow outputs" tab in Airflow's real UI, in headless Chromium, on a run of 40 inputs, and while a task waits.
 
 The stack's own api-server admits everyone as admin (``simple_auth_manager_all_admins``), so a
 second api-server over the same DB runs with a real user list: the tab is then seen by a viewer
@@ -11,18 +11,16 @@ through its media route. Screenshots go to docs/images/.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
-from airflow_stack import BIN, ROOT, AirflowStack, free_port, stop_process_tree
+from airflow_stack import FULLSTACK_DAG_ID, ROOT, AirflowStack
 from browser_support import IMAGES
+from fullstack_support import RUN_TASK, WatchedRun, watch_run
 
 pytestmark = pytest.mark.fullstack
 
@@ -46,30 +44,8 @@ def browser_run(stack: AirflowStack) -> str:
 @pytest.fixture(scope="module")
 def login_server(stack: AirflowStack) -> Iterator[str]:
     """A second api-server on the stack's DB whose only user is the viewer ``analyst``."""
-    port, passwords = free_port(), stack.root / "tab-passwords.json"
-    passwords.write_text(json.dumps({USER: PASSWORD}))
-    url = f"http://127.0.0.1:{port}"
-    env = stack.env() | {
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:viewer",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__API__BASE_URL": url,
-    }
-    command = [str(BIN / "airflow"), "api-server", "--host", "127.0.0.1", "--port", str(port)]
-    with (stack.root / "api-server-login.log").open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        stack.wait_for(lambda: _answers(f"{url}/api/v2/monitor/health"), 120, "the login api-server")
+    with stack.api_server_with_users({USER: ("viewer", PASSWORD)}) as url:
         yield url
-    finally:
-        stop_process_tree(process)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +160,33 @@ def test_a_mapped_task_instance_has_its_own_tab(viewer: Any, login_server: str, 
     first = items.first.locator(".note a")
     expect(first).to_have_attribute("href", re.compile(r"^http://127\.0\.0\.1:\d+/media/\S+\.png\?"))
     viewer.screenshot(path=IMAGES / "outputs-mapped.png")
+
+
+def test_the_tab_of_a_deferred_task_shows_the_batches_it_submitted(
+    stack: AirflowStack, viewer: Any, login_server: str
+) -> None:
+    """Opened while the task waits on the triggerer: no results yet, the batches it submitted.
+
+    The stack's connection has no ``dashboard_url``, so before the batches end the operator has
+    no link to record (Runflow's answers carry theirs later): the page names the batches.
+    """
+    from playwright.sync_api import expect
+
+    seen: dict[str, Any] = {}
+
+    def look(watched: WatchedRun) -> None:
+        tab = f"/dags/{FULLSTACK_DAG_ID}/runs/{quote(watched.run_id, safe='')}/tasks/{RUN_TASK}/plugin/runflow-outputs"
+        viewer.goto(login_server + tab)
+        frame = outputs_frame(viewer)
+        expect(frame.locator(".notice")).to_contain_text("The task is deferred (2 batches submitted so far)")
+        expect(frame.locator(".batches span")).to_have_count(2)
+        seen["batches"] = frame.locator(".batches span").all_inner_texts()
+        seen["state"] = stack.task_instance(FULLSTACK_DAG_ID, watched.run_id, RUN_TASK)["state"]
+        viewer.screenshot(path=IMAGES / "outputs-deferred.png")
+
+    # The full-stack DAG's items run 20 s: the task stays deferred while the page is looked at.
+    watched = watch_run(stack, while_deferred=look, timeout=200)
+
+    assert watched.state == "success", stack.report()
+    assert seen["state"] == "deferred"
+    assert seen["batches"] == stack.xcom(FULLSTACK_DAG_ID, watched.run_id, RUN_TASK, "batch_ids")

@@ -80,10 +80,13 @@ def assert_no_runflow_credentials(emu: RunflowEmulator) -> None:
 
 
 def connect(emu: RunflowEmulator, monkeypatch: pytest.MonkeyPatch) -> RunflowEmulator:
-    """``runflow_default`` at ``emu``, with an ``organization_id`` extra: sent to Runflow, never to media hosts."""
+    """``runflow_default`` at ``emu``, with an ``organization_id`` extra: sent to Runflow, never to media hosts.
+
+    The emulator's media origin is on loopback, which media persistence refuses unless allowed."""
     conn = json.loads(emu.connection_json())
     conn["extra"] = {"organization_id": emu.organization_id()}
     monkeypatch.setenv("AIRFLOW_CONN_RUNFLOW_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW__RUNFLOW__MEDIA_ALLOWED_NETWORKS", "127.0.0.1")
     return emu
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from airflow_support import scenario, states, xcom
+from hitl_support import Responder
 
 from airflow_provider_runflow.emulator import RunflowEmulator
 
@@ -81,3 +83,23 @@ def batches_of(emu: RunflowEmulator) -> list[list[str]]:
         return [
             [i["text"] for i in client.send(calls.get_batch(batch_id)).input or []] for batch_id in dict.fromkeys(ids)
         ]
+
+
+def test_on_budget_ask_goes_on_with_the_budget_a_person_raised_then_stops_where_they_say(
+    runflow_connection: RunflowEmulator, api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raise_to_2 = ("rest", "Raise max_cost", {"max_cost": "2.00"})
+    too_low = ("rest", "Raise max_cost", {"max_cost": "1.50"})  # not above the 2.00 in force: asked again
+    stop = ("rest", "Stop here", {"max_cost": ""})
+    person = Responder("rf_budget_ask", [raise_to_2, too_low, stop], api)
+    try:
+        run = scenario("rf_budget_ask").test()
+    finally:
+        person.close()
+
+    assert run.state == "success"
+    assert person.asked == 3
+    summary = xcom(run, "run", key="summary")
+    assert summary["succeeded"] == 500  # 1.00 bought 200 items, 2.00 another 300 (waves of 200, then 100)
+    assert (summary["skipped"], summary["max_cost"], summary["cost"]) == (500, "2.00", "2.0000")
+    assert created(runflow_connection) == 5

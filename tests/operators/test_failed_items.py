@@ -98,6 +98,7 @@ def test_transient_failures_are_re_run_until_every_item_succeeded(
     assert Decimal(summary["cost"]) == Decimal("0.2000")
     assert (summary["succeeded"], summary["failed"], summary["failed_items"]) == (200, 0, [])
     assert entries[23]["batch_id"] == summary["batch_ids"][-1]  # the attempt that produced it: round 2's batch
+    assert xcom(run, "run", key="batch_ids") == summary["batch_ids"]  # every round's, for the page and lineage
     assert posts(runflow_connection) == {CREATE: {"201": 4}}
     assert runflow_connection.counters()["batches_created"] == 4
     out = capfd.readouterr().out
@@ -119,6 +120,7 @@ def test_permanent_failures_fail_the_task_after_every_round_naming_them(
     ) in out
     summary = xcom(run, "run", key="summary")
     assert [(r["round"], r["items"], r["failed"]) for r in summary["rounds"]] == [(0, 30, 4), (1, 4, 3), (2, 3, 3)]
+    assert len(xcom(run, "run", key="batch_ids")) == 3  # recorded round by round, before the task failed
     assert [(i["index"], i["client_ref"]) for i in summary["failed_items"]] == [
         (3, "ref-3"),
         (11, "ref-11"),

@@ -17,13 +17,12 @@ from airflow_provider_runflow.emulator import RunflowEmulator
 def runs(
     airflow_db: Path, runflow_emulator_session: RunflowEmulator, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Runs]:
-    """Each scenario run once; files under a storage root, and one results file outside it."""
+    """Each scenario run once; files in their task's folder under a storage root, and results files elsewhere."""
     storage, outside = tmp_path_factory.mktemp("storage"), tmp_path_factory.mktemp("elsewhere")
-    (storage / "media").mkdir()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AIRFLOW_CONN_RUNFLOW_DEFAULT", runflow_emulator_session.connection_json())
         patch.setenv("AIRFLOW__RUNFLOW__UI_STORAGE_ROOTS", f"s3://elsewhere/runflow, {storage.as_uri()}/")
-        media = {"media_dir": str(storage / "media"), "media_items": 5}
+        media = {"media_dir": str(storage), "media_items": 5}
 
         def recorded(**conf: Any) -> Ti:
             return Ti("rf_ui_recorded", run_scenario("rf_ui_recorded", **conf))
@@ -33,11 +32,12 @@ def runs(
             failed=Ti("rf_ui_failed", run_scenario("rf_ui_failed", state="failed")),
             other=Ti("rf_ui_other", run_scenario("rf_ui_other", state="failed"), task_id="greet"),
             private=Ti("rf_ui_private", run_scenario("rf_ui_private")),
-            jsonl=Ti("rf_ui_jsonl", run_scenario("rf_ui_jsonl", output_path=(storage / "jsonl.jsonl").as_uri())),
+            jsonl=Ti("rf_ui_jsonl", run_scenario("rf_ui_jsonl", output_root=storage.as_uri())),
             mapped=Ti("rf_ui_mapped", run_scenario("rf_ui_mapped"), map_index=1),
             recorded=recorded(**media),
-            recorded_jsonl=recorded(output_path=str(storage / "r.jsonl"), **media),
+            recorded_jsonl=recorded(output_path=str(storage / "{folder}" / "r.jsonl"), **media),
             outside=recorded(output_path=str(outside / "r.jsonl")),
+            elsewhere=recorded(output_path=str(storage / "r.jsonl")),
             storage=storage,
             api_key=runflow_emulator_session.api_key,
         )

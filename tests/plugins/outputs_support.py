@@ -27,6 +27,12 @@ class Ti:
     def url(self, route: str, **extra: Any) -> str:
         return f"{PREFIX}/{route}?{self.query(**extra)}"
 
+    def folder(self) -> str:
+        """The task instance's folder of the media layout, under a storage root."""
+        from airflow_provider_runflow.media.layout import MediaScope
+
+        return MediaScope(self.dag_id, self.run_id, self.task_id, int(self.map_index)).folder()
+
 
 def token(app: Any, role: str | None, teams: list[str] | None = None) -> str:
     """A JWT the way Airflow's login issues it, signed with the API's secret, for a SimpleAuthManager user."""
@@ -54,8 +60,14 @@ class Runs:
     recorded: Ti
     recorded_jsonl: Ti
     outside: Ti
+    elsewhere: Ti
+    """Its results file is under the storage root, but not in its own folder."""
     storage: Path
     api_key: str
+
+    def media_file(self, ti: Ti, index: int) -> Path:
+        """Where ``rf_ui_recorded`` stored item ``index``'s image for ``ti``."""
+        return self.storage / ti.folder() / f"{index:05d}.png"
 
 
 def run_scenario(dag_id: str, state: str = "success", **conf: Any) -> str:

@@ -9,35 +9,75 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_runflow.media.layout import MediaScope
 from airflow_provider_runflow.plugins.entries import EntriesError, PageRequest, bucket, jsonl_entry, jsonl_page
-from airflow_provider_runflow.plugins.media import media_kind, parse_roots, url_expiry, url_previews, within_roots
+from airflow_provider_runflow.plugins.media import media_kind, url_expiry, url_previews
+from airflow_provider_runflow.plugins.storage import StoragePolicy, parse_roots
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
 
 
+SCOPE = MediaScope("dag", "manual__2026-06-01T12:00:00+00:00", "run")
+"""Its folder: ``dag/manual__2026-06-01T12_00_00_00_00-<hash>/run`` as the copier names it, or the names as they are."""
+SAFE = SCOPE.folder()
+RAW = "dag/manual__2026-06-01T12:00:00+00:00/run"
+
+
 @pytest.mark.parametrize(
-    ("uri", "inside"),
+    ("uri", "readable"),
     [
-        ("s3://media/runflow/dag/run/00001.png", True),
-        ("s3://aws_media@media/runflow/x.png", False),  # another connection is another root
-        ("s3://media/runflow", False),  # the root itself is no file
-        ("s3://media/runflow-other/x.png", False),  # a sibling that shares the prefix
-        ("s3://media/runflow/../secrets/x.png", False),
-        ("s3://media/runflow/./x.png", False),
-        ("s3://media/runflow//x.png", False),
-        ("s3://media/runflow/x.png?versionId=1", False),
-        ("S3://media/runflow/x.png", True),
-        ("gs://media/runflow/x.png", False),
-        ("https://media/runflow/x.png", False),
-        ("/data/runflow/x.png", False),
-        ("file:///data/runflow/x.png", True),
-        ("file:///data/runflow\\..\\x.png", False),
+        (f"s3://media/runflow/{SAFE}/00001.png", True),
+        (f"s3://media/runflow/{RAW}/results.jsonl", True),
+        (f"s3://media/runflow/images/{SAFE}/00001.png", True),  # media_path a folder of the root
+        (f"s3://media/runflow/{SAFE}/sub/00001.png", False),  # in a folder of its folder
+        ("s3://media/runflow/dag/other-run/run/00001.png", False),  # another run's folder
+        ("s3://media/runflow/other-dag/manual__2026-06-01T12:00:00+00:00/run/x.png", False),  # another DAG's
+        (f"s3://media/runflow/{RAW}/0/x.png", False),  # a mapped task instance's folder
+        (f"s3://media/runflow/{SAFE}/run/x.png", False),  # a folder named like the task under it
+        ("s3://media/runflow/dag/x.png", False),  # above it
+        (f"s3://media/runflow/{SAFE}", False),  # the folder itself is no file
+        (f"s3://aws_media@media/runflow/{SAFE}/x.png", False),  # another connection is another root
+        (f"s3://media/runflow-other/{SAFE}/x.png", False),  # a sibling that shares the prefix
+        (f"s3://media/runflow/{SAFE}/../../x.png", False),
+        (f"s3://media/runflow/{SAFE}/./x.png", False),
+        (f"s3://media/runflow/{SAFE}//x.png", False),
+        (f"s3://media/runflow/{SAFE}/x.png?versionId=1", False),
+        (f"S3://media/runflow/{SAFE}/x.png", True),
+        (f"gs://media/runflow/{SAFE}/x.png", False),
+        (f"https://media/runflow/{SAFE}/x.png", False),
+        (f"/data/runflow/{SAFE}/x.png", False),
+        (f"file:///data/runflow/{SAFE}/x.png", True),
+        (f"file:///data/runflow/{SAFE}\\..\\x.png", False),
+        ("file:///shared/team/anything.jsonl", True),  # under a shared root: wherever
+        ("file:///shared/team", False),
     ],
 )
-def test_which_uris_lie_under_the_storage_roots(uri: str, inside: bool) -> None:
-    roots = parse_roots(" s3://media/runflow/ ,file:///data/runflow")
+def test_a_task_instance_reads_only_its_own_folder_under_a_root_or_a_shared_root(uri: str, readable: bool) -> None:
+    policy = StoragePolicy.parse(" s3://media/runflow/ ,file:///data/runflow", shared="file:///shared/team/")
 
-    assert within_roots(uri, roots) is inside
+    assert policy.may_read(uri, SCOPE) is readable
+
+
+def test_a_mapped_task_instance_reads_only_its_map_index_folder() -> None:
+    policy, mapped = StoragePolicy.parse("s3://media/runflow"), MediaScope("dag", "run1", "run", 3)
+
+    assert policy.may_read("s3://media/runflow/dag/run1/run/3/00000.png", mapped)
+    assert not policy.may_read("s3://media/runflow/dag/run1/run/4/00000.png", mapped)
+    assert not policy.may_read("s3://media/runflow/dag/run1/run/00000.png", mapped)
+
+
+def test_a_symlinked_folder_or_file_does_not_lead_out_of_a_local_root(tmp_path: Any) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (outside / "dag" / "run1" / "run").mkdir(parents=True)
+    (outside / "dag" / "run1" / "run" / "x.png").write_bytes(b"x")
+    (root / "media").mkdir(parents=True)
+    (root / "media" / "dag").symlink_to(outside / "dag")
+    (root / "dag" / "run1" / "run").mkdir(parents=True)
+    (root / "dag" / "run1" / "run" / "y.png").symlink_to(outside / "dag" / "run1" / "run" / "x.png")
+    policy, scope = StoragePolicy.parse(root.as_uri()), MediaScope("dag", "run1", "run")
+
+    assert not policy.may_read(f"{root.as_uri()}/media/dag/run1/run/x.png", scope)
+    assert not policy.may_read(f"{root.as_uri()}/dag/run1/run/y.png", scope)
 
 
 @pytest.mark.parametrize("setting", ["https://cdn/x", "relative/path", "s3://bucket/../x", "", " , "])
@@ -126,10 +166,11 @@ def test_a_broken_line_is_named_by_number_without_its_content() -> None:
     assert jsonl_entry(iter(lines), 0) == {"index": 0}
 
 
-def test_loading_the_plugin_imports_no_web_framework() -> None:
-    """Task processes load every plugin: the FastAPI app is imported by the api-server's first request only."""
+def test_loading_the_plugins_imports_no_web_framework() -> None:
+    """Task processes load every plugin: the FastAPI apps are imported by the api-server's first request only."""
     code = (
         "import sys; from airflow_provider_runflow.plugins.runflow_outputs import RunflowOutputsPlugin; "
+        "from airflow_provider_runflow.plugins.runflow_callbacks import RunflowCallbacksPlugin; "
         "print(sorted(m for m in ('fastapi', 'airflow.api_fastapi.core_api.security') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

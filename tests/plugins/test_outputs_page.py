@@ -79,7 +79,8 @@ def test_list_and_json_lines_tasks_show_the_same_pages(client: TestClient, runs:
 def test_json_lines_task_reads_the_operators_results_file(client: TestClient, runs: Runs) -> None:
     page = items(client, runs.jsonl, per_page=50, page=2)
 
-    assert page["output_path"] == (runs.storage / "jsonl.jsonl").as_uri()
+    ti = runs.jsonl
+    assert page["output_path"] == f"{runs.storage.as_uri()}/{ti.dag_id}/{ti.run_id}/{ti.task_id}/results.jsonl"
     assert [item["index"] for item in page["items"]] == list(range(50, 100))
     assert len(page["batches"]) == 3
     assert all(batch["url"] and batch["url"].endswith(batch["batch_id"]) for batch in page["batches"])
@@ -90,8 +91,24 @@ def test_results_file_outside_the_storage_roots_is_not_read(client: TestClient, 
     page = items(client, runs.outside)
 
     assert page["items"] == []
-    assert "outside the locations this page may read" in page["notice"]
-    assert "ui_storage_roots" in page["notice"]
+    assert page["notice"].endswith("outside [runflow] ui_storage_roots: this page may not read them.")
+
+
+def test_results_file_outside_the_tasks_own_folder_is_not_read(client: TestClient, runs: Runs) -> None:
+    page = items(client, runs.elsewhere)
+
+    assert page["items"] == []
+    assert "outside this task instance's folder under [runflow] ui_storage_roots" in page["notice"]
+
+
+def test_results_file_under_a_shared_root_is_read_wherever_it_is(
+    client: TestClient, runs: Runs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW__RUNFLOW__UI_SHARED_STORAGE_ROOTS", runs.storage.as_uri())
+
+    page = items(client, runs.elsewhere)
+
+    assert (page["notice"], len(page["items"])) == (None, 48)
 
 
 def test_each_mapped_task_instance_shows_its_own_items(client: TestClient, runs: Runs) -> None:
@@ -131,7 +148,7 @@ def test_stored_media_are_previewed_through_the_media_route(client: TestClient, 
     response = client.get(f"/runflow-outputs/{stored['src']}")
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
-    assert response.content == (runs.storage / "media" / "00000.png").read_bytes()
+    assert response.content == runs.media_file(runs.recorded, 0).read_bytes()
     # Item 5 has no stored media: its Runflow URL is shown instead.
     assert [p["src"] for p in page["items"][5]["previews"]] == [page["items"][5]["output"]["image_url"]]
 
@@ -140,7 +157,7 @@ def test_media_of_a_json_lines_task_are_served_from_its_results_file(client: Tes
     response = client.get(runs.recorded_jsonl.url("media", item=4, media=0))
 
     assert response.status_code == 200
-    assert response.content == (runs.storage / "media" / "00004.png").read_bytes()
+    assert response.content == runs.media_file(runs.recorded_jsonl, 4).read_bytes()
 
 
 def test_page_renders_the_grid(client: TestClient, runs: Runs) -> None:
@@ -194,10 +211,14 @@ def test_a_task_failed_by_its_policy_shows_its_summary(client: TestClient, runs:
 
 
 def test_failed_items_rounds_and_attempts_of_the_summary_are_shown(app: Any, client: TestClient, runs: Runs) -> None:
-    """The summary of a run with retry rounds, as the operator's retries of failed items will record it."""
+    """The summary of a run with retry rounds, as the operator's ``retry_failed_items`` records it."""
+    rounds = [
+        {"round": 0, "items": 4, "batches": 1, "succeeded": 2, "failed": 2, "cancelled": 0, "cost": "0.0020"},
+        {"round": 1, "items": 2, "batches": 1, "succeeded": 1, "failed": 1, "cancelled": 0, "cost": "0.0010"},
+    ]
     summary = {
         **items(client, runs.failed)["summary"],
-        "rounds": [{"round": 1, "submitted": 4, "failed": 2}, {"round": 2, "submitted": 2, "failed": 1}],
+        "rounds": rounds,
         "failed_items": [{"index": 1, "client_ref": "ref-1", "status": "failed", "attempts": 2,
                           "error": {"code": "MODEL_ERROR", "message": "failed on purpose"}}],
     }  # fmt: skip
@@ -212,7 +233,10 @@ def test_failed_items_rounds_and_attempts_of_the_summary_are_shown(app: Any, cli
     assert page["rounds"] == summary["rounds"]
     html = client.get(ti.url("outputs")).text
     assert "<dt>Rounds</dt><dd>2</dd>" in html
-    assert "<li>submitted 2, failed 1</li>" in html
+    header = "".join(f'<th scope="col">{name}</th>' for name in ("Round", "Items", "Batches", "Succeeded", "Failed"))
+    assert header in html
+    # Numbered as the task log numbers them ("round 1: re-running 2 failed items in 1 batch").
+    assert '<tr><th scope="row">1</th><td>2</td><td>1</td><td>1</td><td>1</td><td>0</td><td>0.0010</td></tr>' in html
     assert "2 attempts" in html
 
 
@@ -221,7 +245,7 @@ def test_failed_items_rounds_and_attempts_of_the_summary_are_shown(app: Any, cli
     [
         ("greet", "This task's return value is not a list of Runflow result entries."),
         ("nothing", "This task (_PythonDecoratedOperator) records no Runflow results."),
-        ("refused", "This task recorded no results (state: failed)."),
+        ("refused", "The task failed before recording results: its log says why."),
     ],
 )
 def test_a_task_without_runflow_results_says_so(client: TestClient, runs: Runs, task_id: str, notice: str) -> None:

@@ -98,8 +98,6 @@ def test_the_media_route_takes_an_item_number_never_a_path(app: Any, runs: Runs,
         ("recorded", 5, 0),  # an item without stored media
         ("recorded", 0, 1),  # a file the item does not have
         ("recorded", 10_000, 0),  # an item the task does not have
-        ("recorded", -1, 0),
-        ("recorded_jsonl", -1, 0),
         ("recorded_jsonl", 130, 0),
         ("items", 0, 0),  # item 0 of another task instance, which stored no media
         ("outside", 0, 0),  # a results file outside the roots is not read for media either
@@ -118,31 +116,32 @@ def forged(app: Any, runs: Runs, tmp_path_factory: pytest.TempPathFactory) -> Ti
     """A task instance whose entries a user with XCom write access rewrote through Airflow's REST API."""
     secret = tmp_path_factory.mktemp("secret") / "airflow.cfg"
     secret.write_text("[database]\nsql_alchemy_conn = postgresql://airflow:hunter2@db/airflow\n")
-    media = runs.storage / "media"
-    (media / "link.png").symlink_to(secret)
-    (media / "page.html").write_text("<script>alert(document.cookie)</script>")
+    ti = Ti("rf_ui_recorded", run_scenario("rf_ui_recorded", count=1, media_dir=str(runs.storage), media_items=1))
+    own = runs.storage / ti.folder()
+    (own / "link.png").symlink_to(secret)
+    (own / "page.html").write_text("<script>alert(document.cookie)</script>")
     paths = [
         (secret.as_uri(), "image/png"),  # outside every root
-        (f"{media.as_uri()}/../../{secret.parent.name}/airflow.cfg", "image/png"),  # climbs out of the root
-        ((media / "link.png").as_uri(), "image/png"),  # a symlink inside the root to a file outside
+        (f"{own.as_uri()}/../../../{secret.parent.name}/airflow.cfg", "image/png"),  # climbs out of the root
+        ((own / "link.png").as_uri(), "image/png"),  # a symlink in its folder to a file outside
         ("https://attacker.invalid/cat.png", "image/png"),  # a URL for the server to fetch
-        ((media / "page.html").as_uri(), "text/html"),  # inside the root, but a page the browser would run
-        ((media / "page.html").as_uri(), "image/svg+xml"),  # the same, as an SVG document
-        ((media / "00000.png").as_uri(), "image/png"),  # the one legitimate file
+        ((own / "page.html").as_uri(), "text/html"),  # in its folder, but a page the browser would run
+        ((own / "page.html").as_uri(), "image/svg+xml"),  # the same, as an SVG document
+        (runs.media_file(runs.recorded, 0).as_uri(), "image/png"),  # another task instance's (or team's) file
+        ((own / "00000.png").as_uri(), "image/png"),  # the one legitimate file
     ]
     entries = [
         {"index": i, "status": "succeeded", "media": [{"path": path, "content_type": content_type}]}
         for i, (path, content_type) in enumerate(paths)
     ]
-    ti = Ti("rf_ui_recorded", run_scenario("rf_ui_recorded", count=1))
     xcom = f"/api/v2/dags/{ti.dag_id}/dagRuns/{ti.run_id}/taskInstances/{ti.task_id}/xcomEntries/return_value"
     response = TestClient(app).patch(xcom, json={"value": entries}, headers=bearer(token(app, "user")))
     assert response.status_code == 200, response.text
     return ti
 
 
-@pytest.mark.parametrize("item", range(6))
-def test_recorded_paths_outside_the_storage_roots_are_refused(app: Any, forged: Ti, item: int) -> None:
+@pytest.mark.parametrize("item", range(7))
+def test_recorded_paths_outside_the_task_instances_folder_are_refused(app: Any, forged: Ti, item: int) -> None:
     response = get(app, forged, "media", token(app, "viewer"), item=item)
 
     assert response.status_code == 403
@@ -150,11 +149,11 @@ def test_recorded_paths_outside_the_storage_roots_are_refused(app: Any, forged: 
     assert "<script>" not in response.text
 
 
-def test_a_recorded_path_inside_the_roots_is_served(app: Any, forged: Ti, runs: Runs) -> None:
-    response = get(app, forged, "media", token(app, "viewer"), item=6)
+def test_a_recorded_path_in_the_task_instances_folder_is_served(app: Any, forged: Ti, runs: Runs) -> None:
+    response = get(app, forged, "media", token(app, "viewer"), item=7)
 
     assert response.status_code == 200
-    assert response.content == (runs.storage / "media" / "00000.png").read_bytes()
+    assert response.content == (runs.storage / forged.folder() / "00000.png").read_bytes()
 
 
 def test_the_page_shows_no_refused_file_as_media(app: Any, forged: Ti) -> None:
@@ -162,6 +161,7 @@ def test_the_page_shows_no_refused_file_as_media(app: Any, forged: Ti) -> None:
 
     assert html.count('<img src="media?') == 1
     assert html.count("outside [runflow] ui_storage_roots") == 4
+    assert html.count("outside this task instance&#39;s folder under [runflow] ui_storage_roots") == 1
     assert "as text/html" in html
     assert "as image/svg+xml" in html
 
@@ -205,11 +205,15 @@ def test_airflow_lists_the_plugin_with_its_tab(app: Any, runs: Runs) -> None:
         "runflow-outputs",
     )
     assert view["href"].startswith("/runflow-outputs/outputs?dag_id={DAG_ID}&run_id={RUN_ID}&task_id={TASK_ID}")
+    [receiver] = [p for p in response.json()["plugins"] if p["name"] == "runflow_callbacks"]
+    assert [(a["name"], a["url_prefix"]) for a in receiver["fastapi_apps"]] == [
+        ("runflow-callbacks", "/runflow-callbacks")
+    ]
 
 
 @pytest.mark.parametrize("lazy", ["True", "False"])
-def test_the_plugin_loads_once_whatever_provider_discovery(tmp_path: Path, lazy: str) -> None:
-    """The entry point alone registers it: listed in provider info too, Airflow 3.3 would report a duplicate."""
+def test_the_plugins_load_once_whatever_provider_discovery(tmp_path: Path, lazy: str) -> None:
+    """The entry points alone register them: listed in provider info too, Airflow 3.3 would report a duplicate."""
     code = (
         "import json; from airflow import plugins_manager as m; "
         "print(json.dumps([[p['name'] for p in m.get_plugin_info()], m.get_import_errors()]))"
@@ -221,7 +225,7 @@ def test_the_plugin_loads_once_whatever_provider_discovery(tmp_path: Path, lazy:
     )
 
     names, errors = json.loads(done.stdout.strip().splitlines()[-1])
-    assert names.count("runflow_outputs") == 1
+    assert (names.count("runflow_outputs"), names.count("runflow_callbacks")) == (1, 1)
     # The OpenLineage provider (a test dependency) lists its own plugin both ways, and is reported so.
     errors.pop("OpenLineageProviderPlugin", None)
     assert errors == {}

@@ -157,3 +157,7 @@ class TaskInstanceStub:
         self.pushed[key] = value
         if self.die_on_push:
             raise WorkerDied
+
+    def xcom_pull(self, task_ids: str | None = None, key: str = "return_value") -> Any:
+        """What this task instance pushed: between retry rounds the operator reads its ``batch_ids`` back."""
+        return self.pushed.get(key)

@@ -1,9 +1,9 @@
-"""The full-stack DAG: 150 inputs (2 batches) whose items run long enough to be waited on by the triggerer.
+"""The full-stack DAG: 150 inputs (2 batches) whose items end just after the task defers, with default polling.
 
 Like ``example_runflow_batch``, but with ``acme/test-model`` items that run ``run_seconds``
-(20 by default, from the run's conf) so the task really sits deferred on the triggerer: on 2
-cores Airflow fails some deferred tasks whose trigger ends within seconds of deferring
-(apache/airflow#71580, #72716), which is not what these tests are about.
+(12 by default, from the run's conf): the task waits ``[runflow] worker_wait_seconds`` (10 s)
+on its worker, defers, and its trigger sees the batches end within seconds of the deferral,
+the window of Airflow's defer race (apache/airflow#71580, #72716) that the provider must survive.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from airflow_provider_runflow.operators.batch import RunflowBatchOperator
     start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
     catchup=False,
     tags=["runflow", "fullstack"],
-    params={"count": 150, "run_seconds": 20},
+    params={"count": 150, "run_seconds": 12},
 )
 def runflow_fullstack() -> None:
     @task
@@ -35,7 +35,6 @@ def runflow_fullstack() -> None:
         model="acme/test-model",
         inputs=build_inputs(),
         metadata={"dag": "runflow_fullstack"},
-        poll_interval=3,
     )
 
     @task(multiple_outputs=True)

@@ -28,9 +28,7 @@ def runflow_fullstack_producer() -> None:
         count, run_seconds = int(params["count"]), float(params["run_seconds"])  # type: ignore[index]
         return [{"text": f"item {i}", "run_seconds": run_seconds} for i in range(count)]
 
-    RunflowBatchOperator(
-        task_id="run", model="acme/test-model", inputs=build_inputs(), outlets=[RESULTS], poll_interval=3
-    )
+    RunflowBatchOperator(task_id="run", model="acme/test-model", inputs=build_inputs(), outlets=[RESULTS])
 
 
 def _extras(events: Any) -> list[dict[str, Any]]:

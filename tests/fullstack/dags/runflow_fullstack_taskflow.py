@@ -15,13 +15,13 @@ from airflow.sdk import dag, task
 START = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 
 
-@dag(schedule=None, start_date=START, catchup=False, tags=["runflow", "fullstack"], params={"run_seconds": 20})
+@dag(schedule=None, start_date=START, catchup=False, tags=["runflow", "fullstack"], params={"run_seconds": 12})
 def runflow_fullstack_taskflow() -> None:
     @task
     def products() -> list[str]:
         return ["kettle", "lamp", "chair"]
 
-    @task.runflow_batch(model="acme/test-model", retry_failed_items=1, poll_interval=3)
+    @task.runflow_batch(model="acme/test-model", retry_failed_items=1)
     def run(names: list[str], run_id: str | None = None, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         seconds = float((params or {})["run_seconds"])
         return [
