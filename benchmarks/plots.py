@@ -84,18 +84,39 @@ def pacing_plot(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def media_plot(p4: list[dict[str, Any]], path: Path) -> None:
-    """Throughput and peak RSS growth of each copier per workload, side by side."""
-    workloads = list(dict.fromkeys(row["workload"] for row in p4))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
-    for ax, metric, label in ((axes[0], "mib_per_s", "MiB/s"), (axes[1], "rss_growth_mib", "peak RSS growth (MiB)")):
-        for offset, case in ((-0.2, "bare"), (0.2, "ours")):
-            values = [next((r[metric] for r in p4 if r["workload"] == w and r["case"] == case), 0) for w in workloads]
-            ax.bar([i + offset for i in range(len(workloads))], values, width=0.4, label=case)
-        ax.set_xticks(range(len(workloads)), workloads, fontsize=7)
-        ax.set_ylabel(label)
+def media_plot(media: dict[str, Any], path: Path) -> None:
+    """Throughput of each copier per (link, workload) beside the link's limit; ours over the link by concurrency."""
+    rows, cases = media["rows"], list(dict.fromkeys(row["case"] for row in media["rows"]))
+    groups = list(dict.fromkeys((row["link"], row["workload"]) for row in rows))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    width = 0.8 / (len(cases) + 1)
+    for k, case in enumerate(cases):
+        values = [next((r["mib_per_s"] for r in rows if (r["link"], r["workload"]) == g and r["case"] == case), 0)
+                  for g in groups]  # fmt: skip
+        axes[0].bar([i + (k - len(cases) / 2) * width for i in range(len(groups))], values, width=width, label=case)
+    limited = {
+        (r["link"], r["workload"]): r["bytes"] / 1024**2 / r["limit_s"]
+        for r in rows
+        if r["case"] == "ours" and r["limit_s"]
+    }
+    limits = [limited.get(g, 0) for g in groups]
+    axes[0].bar([i + len(cases) / 2 * width for i in range(len(groups))], limits, width=width, label="the link's limit")
+    axes[0].set_xticks(range(len(groups)), [f"{w}\n{link}" for link, w in groups], fontsize=6)
+    axes[0].set_ylabel("MiB/s")
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize=7)
+    swept = [r for r in rows + media["sweep"] if r["case"] == "ours" and r["limit_s"]]
+    for workload in dict.fromkeys(r["workload"] for r in swept):
+        points = sorted((r["concurrency"], r["seconds"], r["limit_s"]) for r in swept if r["workload"] == workload)
+        line = axes[1].plot([p[0] for p in points], [p[1] for p in points], "-o", label=f"ours, {workload}")
+        axes[1].plot([p[0] for p in points], [p[2] for p in points], "--", color=line[0].get_color(), label="its limit")
+    axes[1].set_xscale("log", base=2)
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("downloads at once (over the modelled link)")
+    axes[1].set_ylabel("seconds")
+    axes[1].legend(fontsize=7)
+    for ax in axes:
         ax.grid(True, axis="y", alpha=0.3)
-    axes[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

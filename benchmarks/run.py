@@ -3,7 +3,7 @@
 python -m benchmarks.run            # full: trigger scale at N=100, 1,000, 5,000 (~20 min), the others
 python -m benchmarks.run --smoke    # CI size, under 90 s; figures not asserted
 python -m benchmarks.run --sections economy,collection   # re-run some sections, keep the others' figures
-python -m benchmarks.run --sections media   # media persistence: 1,000 images, 20 x 50 MiB videos vs bare aiohttp
+python -m benchmarks.run --sections media   # media: 1,000 images, 20 x 50 MiB videos, 3 peers, 2 links (~15 min)
 python -m benchmarks.run --sections pacing  # adaptive vs fixed polling on modelled batches of 10 s to 2 h (~5 s)
 python -m benchmarks.run --sections storm   # 1,000 triggers vs a 50 requests/s limit: 3 designs, 2 peers (~7 min)
 python -m benchmarks.run --sections budget  # 1,000 inputs with and without max_cost, time to first batch and total
@@ -95,9 +95,9 @@ def _run_section(name: str, smoke: bool, sizes: str, previous: Any, peers: str =
 
         return run_collection(batches=(2, 5) if smoke else (10, 100))
     if name == "media":
-        from benchmarks.media import run_media
+        from benchmarks.media import SMOKE, MediaSettings, run_media
 
-        return run_media(images=50, videos=2, video_mib=5, rounds=1) if smoke else run_media()
+        return run_media(SMOKE if smoke else MediaSettings())
     if name == "outputs_page":
         from benchmarks.outputs_page import run_outputs_page
 
