@@ -12,13 +12,15 @@ import json
 import os
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -211,9 +213,81 @@ def _warm(entries: list[dict[str, Any]]) -> None:
         list(pool.map(lambda url: client.get(url).raise_for_status(), _urls(entries)))
 
 
+class Tmpfs:
+    """Local files in memory: a new folder per case, removed after it."""
+
+    name = "local (tmpfs)"
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+
+    def folder(self) -> str:
+        return f"file://{tempfile.mkdtemp(prefix='copy-', dir=self.tmp)}"
+
+    def clear(self, folder: str) -> None:
+        shutil.rmtree(folder.removeprefix("file://"))
+
+
+class MotoS3:
+    """S3's API from moto's server (its own process): a new prefix per case, the server emptied after it."""
+
+    name = "S3 (moto)"
+    bucket = "runflow-bench"
+
+    def __init__(self, endpoint: str) -> None:
+        import boto3
+
+        self.endpoint, self.client = endpoint, boto3.client("s3", endpoint_url=endpoint)
+        self.clear("")
+
+    def folder(self) -> str:
+        return f"s3://{self.bucket}/copy-{uuid.uuid4().hex[:8]}"
+
+    def clear(self, folder: str) -> None:
+        """Everything moto holds dropped (its reset route), the bucket made again: memory stays flat."""
+        import httpx
+
+        httpx.post(f"{self.endpoint}/moto-api/reset").raise_for_status()
+        self.client.create_bucket(Bucket=self.bucket)
+
+
+@contextmanager
+def moto_s3() -> Iterator[MotoS3]:
+    """moto's S3 server on a free loopback port; the copiers' processes reach it through ``AWS_*`` variables."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    variables = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    variables["AWS_ENDPOINT_URL"] = endpoint = f"http://127.0.0.1:{port}"
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        for _ in range(100):
+            with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            time.sleep(0.1)
+        yield MotoS3(endpoint)
+    finally:
+        server.terminate()
+        server.wait()
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
+
+
+Storage = Tmpfs | MotoS3
+
+
 @dataclass(frozen=True)
 class Case:
     link: Link
+    storage: Storage
     workload: str
     case: str
     concurrency: int
@@ -221,15 +295,12 @@ class Case:
 
 def _run_case(case: Case, entries: list[dict[str, Any]], tmp: Path) -> dict[str, Any]:
     """One case into a new folder, removed afterwards; with the 1-minute load average once it is done."""
-    entries_file, folder = tmp / "entries.json", Path(tempfile.mkdtemp(prefix="copy-", dir=tmp))
+    entries_file, folder = tmp / "entries.json", case.storage.folder()
     entries_file.write_text(json.dumps(entries))
     os.sync()  # no writeback of earlier work competes with the case
-    command = [
-        sys.executable, "-m", "benchmarks.media", case.case, str(entries_file), f"file://{folder}",
-        str(case.concurrency),
-    ]  # fmt: skip
+    command = [sys.executable, "-m", "benchmarks.media", case.case, str(entries_file), folder, str(case.concurrency)]
     output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
-    shutil.rmtree(folder)
+    case.storage.clear(folder)
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])  # Airflow may log to stdout first
     return {**result, "load_avg_1m": round(os.getloadavg()[0], 2)}
 
@@ -237,7 +308,8 @@ def _run_case(case: Case, entries: list[dict[str, Any]], tmp: Path) -> dict[str,
 def _summary(case: Case, entries: list[dict[str, Any]], runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The median round by time, every round's seconds, the highest peak RSS growth, and the link's limit."""
     median = sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
-    row: dict[str, Any] = {"link": case.link.name, "workload": case.workload, "case": case.case}
+    row: dict[str, Any] = {"link": case.link.name, "storage": case.storage.name, "workload": case.workload}
+    row["case"] = case.case
     row["concurrency"] = case.concurrency
     row |= {**median, "rounds_seconds": [run["seconds"] for run in runs]}
     row["rss_growth_mib"] = max(run["rss_growth_mib"] for run in runs)
@@ -253,7 +325,8 @@ def _rounds(cases: list[Case], entries: list[dict[str, Any]], tmp: Path, rounds:
     for round_ in range(rounds):
         for case in cases if round_ % 2 == 0 else cases[::-1]:
             runs[case].append(_run_case(case, entries, tmp))
-            print(json.dumps({**asdict(case), "link": case.link.name, **runs[case][-1]}), flush=True)
+            named = {"link": case.link.name, "storage": case.storage.name, "workload": case.workload, "case": case.case}
+            print(json.dumps({**named, "concurrency": case.concurrency, **runs[case][-1]}), flush=True)
     return [_summary(case, entries, case_runs) for case, case_runs in runs.items()]
 
 
@@ -266,9 +339,11 @@ class MediaSettings:
     links: tuple[Link, ...] = (LOOPBACK, REALISTIC)
     sweep: tuple[int, ...] = (16, 32, 64)
     """Concurrencies ours also runs at over the modelled link (the default's row is the main table's)."""
+    s3: bool = True
+    """Ours and the same-work peer also write to S3 (moto), from the loopback origin."""
 
 
-SMOKE = MediaSettings(images=20, videos=0, rounds=1, links=(REALISTIC,), sweep=())
+SMOKE = MediaSettings(images=20, videos=0, rounds=1, links=(REALISTIC,), sweep=(), s3=False)
 """CI's size: every copier once, over the link, in four processes; figures not asserted."""
 
 
@@ -285,16 +360,24 @@ def run_media(settings: MediaSettings = MediaSettings()) -> dict[str, Any]:
         }
         workloads = {name: _entries(emu, model, inputs) for name, (model, inputs) in models.items() if inputs}
     with tempfile.TemporaryDirectory(dir=IN_MEMORY) as tmp:
+        local = Tmpfs(Path(tmp))
         for link in settings.links:
             with link_origin(link) as origin:
                 for workload, emulated in workloads.items():
                     entries = _rehosted(emulated, origin)
                     _warm(entries)
-                    cases = [Case(link, workload, case, DEFAULT_CONCURRENCY) for case in CASES]
+                    cases = [Case(link, local, workload, case, DEFAULT_CONCURRENCY) for case in CASES]
                     rows += _rounds(cases, entries, Path(tmp), settings.rounds)
                     if link is REALISTIC and settings.sweep:
-                        cases = [Case(link, workload, "ours", c) for c in settings.sweep]
+                        cases = [Case(link, local, workload, "ours", c) for c in settings.sweep]
                         sweep += _rounds(cases, entries, Path(tmp), settings.rounds)
+        if settings.s3:
+            with link_origin(LOOPBACK) as origin, moto_s3() as s3:
+                for workload, emulated in workloads.items():
+                    entries = _rehosted(emulated, origin)
+                    _warm(entries)
+                    cases = [Case(LOOPBACK, s3, workload, case, DEFAULT_CONCURRENCY) for case in CASES[:2]]
+                    rows += _rounds(cases, entries, Path(tmp), settings.rounds)
     return {"settings": {**asdict(settings), "links": [asdict(link) for link in settings.links]}, "rows": rows,
             "sweep": sweep}  # fmt: skip
 

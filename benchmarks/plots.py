@@ -90,9 +90,9 @@ def media_plot(media: dict[str, Any], path: Path) -> None:
     groups = list(dict.fromkeys((row["link"], row["workload"]) for row in rows))
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     width = 0.8 / (len(cases) + 1)
+    speeds = {(r["link"], r["storage"], r["workload"], r["case"]): r["mib_per_s"] for r in rows}
     for k, case in enumerate(cases):
-        values = [next((r["mib_per_s"] for r in rows if (r["link"], r["workload"]) == g and r["case"] == case), 0)
-                  for g in groups]  # fmt: skip
+        values = [speeds.get((*g, case), 0) for g in groups]
         axes[0].bar([i + (k - len(cases) / 2) * width for i in range(len(groups))], values, width=width, label=case)
     limited = {
         (r["link"], r["workload"]): r["bytes"] / 1024**2 / r["limit_s"]
@@ -101,7 +101,7 @@ def media_plot(media: dict[str, Any], path: Path) -> None:
     }
     limits = [limited.get(g, 0) for g in groups]
     axes[0].bar([i + len(cases) / 2 * width for i in range(len(groups))], limits, width=width, label="the link's limit")
-    axes[0].set_xticks(range(len(groups)), [f"{w}\n{link}" for link, w in groups], fontsize=6)
+    axes[0].set_xticks(range(len(groups)), [f"{w}\n{link}, {storage}" for link, storage, w in groups], fontsize=6)
     axes[0].set_ylabel("MiB/s")
     axes[0].set_yscale("log")
     axes[0].legend(fontsize=7)

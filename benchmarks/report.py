@@ -174,32 +174,33 @@ def _media(media: dict[str, Any]) -> list[str]:
         "round's. *Speed, ours ÷ it*: its seconds over ours (above 1: ours is faster). The link's limit is the least "
         "time any copier needs over it at the same concurrency: files x latency ÷ concurrency or bytes ÷ bandwidth, "
         "whichever is longer.\n",
-        "| link | workload | copier | at once | seconds | every round (s) | MiB/s | speed, ours ÷ it "
+        "| link | written to | workload | copier | at once | seconds | every round (s) | MiB/s | speed, ours ÷ it "
         "| peak RSS growth (MiB) | load avg |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for (link, workload), rows in _groups(media["rows"]).items():
+    for (link, storage, workload), rows in _groups(media["rows"]).items():
         ours = next(row for row in rows if row["case"] == "ours")
         for row in rows:
             rounds = ", ".join(f"{seconds:.2f}" for seconds in row["rounds_seconds"])
             at_once = 1 if row["case"] == "requests" else row["concurrency"]
             lines.append(
-                f"| {link} | {workload} | {MEDIA_NAMES[row['case']]} | {at_once} | {row['seconds']:.2f} | {rounds} "
+                f"| {link} | {storage} | {workload} | {MEDIA_NAMES[row['case']]} | {at_once} | {row['seconds']:.2f} "
+                f"| {rounds} "
                 f"| {row['mib_per_s']:.1f} | {_speed(row['seconds'], ours['seconds'])} | {row['rss_growth_mib']:.1f} "
                 f"| {_fmt(row['load_avg_1m'])} |"
             )
         if ours["limit_s"]:
             lines.append(
-                f"| {link} | {workload} | the link's limit | {ours['concurrency']} | {ours['limit_s']:.2f} | | "
+                f"| {link} | | {workload} | the link's limit | {ours['concurrency']} | {ours['limit_s']:.2f} | | "
                 f"{ours['bytes'] / 1024**2 / ours['limit_s']:.1f} | {_speed(ours['limit_s'], ours['seconds'])} | | |"
             )
     return lines + _media_sweep(media) + _media_goals(media)
 
 
-def _groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+def _groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault((row["link"], row["workload"]), []).append(row)
+        groups.setdefault((row["link"], row["storage"], row["workload"]), []).append(row)
     return groups
 
 
@@ -225,14 +226,14 @@ def _media_sweep(media: dict[str, Any]) -> list[str]:
 
 def _media_goals(media: dict[str, Any]) -> list[str]:
     lines = ["\n### Media goals\n", "| goal | workload | measured | target | met |", "|---|---|---|---|---|"]
-    for (link, workload), rows in _groups(media["rows"]).items():
+    for (link, storage, workload), rows in _groups(media["rows"]).items():
         by_case = {row["case"]: row for row in rows}
         ours, same = by_case["ours"], by_case.get("same work")
         target = 1.0 if "video" in workload else 0.9
         if same and link == "loopback":
             ratio = same["seconds"] / ours["seconds"]
             met = "yes" if ratio >= target else "**no**"
-            lines.append(f"| same work, {link} | {workload} | {ratio:.2f}x | ≥ {target:.1f}x | {met} |")
+            lines.append(f"| same work, {link}, {storage} | {workload} | {ratio:.2f}x | ≥ {target:.1f}x | {met} |")
         if ours["limit_s"]:
             ratio = ours["limit_s"] / ours["seconds"]
             met = "yes" if ratio >= 0.9 else "**no**"
