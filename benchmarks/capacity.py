@@ -136,6 +136,9 @@ async def _run_case(case: DeferredCase, sh: Shards, settings: CapacitySettings) 
                     result = json.loads(line[7:])
             await child.wait()
             sampler.cancel()
+            for task in maker.pending:  # batches asked for as the child stopped: nobody waits on them
+                task.cancel()
+            await asyncio.gather(*maker.pending, return_exceptions=True)
     if result is None:
         raise RuntimeError(f"benchmarks.deferred failed ({child.returncode}): {stderr.read_text()[-2000:]}")
     return _row(result, counters, maker.failed)
