@@ -64,7 +64,22 @@ LOOPBACK = Link("loopback", 0.0, 0.0)
 REALISTIC = Link("30 ms, 200 MiB/s", 0.030, 200 * MIB)
 
 
-def _max_rss() -> int:
+STATUS = Path("/proc/self/status")
+
+
+def _reset_peak() -> None:
+    """Start the peak RSS afresh (Linux: ``5`` to ``clear_refs``); elsewhere it stays the process's peak."""
+    with suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_rss() -> int:
+    """Peak RSS since :func:`_reset_peak`: ``VmHWM``, not ``ru_maxrss``, which Linux keeps across ``exec`` (a
+    child of the benchmark's parent would report the parent's peak)."""
+    if STATUS.exists():
+        for line in STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
@@ -162,10 +177,11 @@ def measure_case(case: str, entries_file: Path, folder: str, concurrency: int) -
 
     assert ObjectStoragePath(folder).fs  # Airflow's filesystem registry: loaded once per worker process
     before = rss()
+    _reset_peak()
     started = time.perf_counter()
     copied = COPIERS[case](entries, folder, concurrency)
     seconds = time.perf_counter() - started
-    return {"seconds": round(seconds, 3), "bytes": copied, "rss_growth_mib": round((_max_rss() - before) / MIB, 1)}
+    return {"seconds": round(seconds, 3), "bytes": copied, "rss_growth_mib": round((_peak_rss() - before) / MIB, 1)}
 
 
 def _entries(emu: RunflowEmulator, model: str, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
