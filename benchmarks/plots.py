@@ -87,21 +87,23 @@ def pacing_plot(rows: list[dict[str, Any]], path: Path) -> None:
 def media_plot(media: dict[str, Any], path: Path) -> None:
     """Throughput of each copier per (link, workload) beside the link's limit; ours over the link by concurrency."""
     rows, cases = media["rows"], list(dict.fromkeys(row["case"] for row in media["rows"]))
-    groups = list(dict.fromkeys((row["link"], row["workload"]) for row in rows))
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    groups = list(dict.fromkeys((row["link"], row["storage"], row["workload"]) for row in rows))
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [3, 2]})
     width = 0.8 / (len(cases) + 1)
     speeds = {(r["link"], r["storage"], r["workload"], r["case"]): r["mib_per_s"] for r in rows}
     for k, case in enumerate(cases):
         values = [speeds.get((*g, case), 0) for g in groups]
         axes[0].bar([i + (k - len(cases) / 2) * width for i in range(len(groups))], values, width=width, label=case)
     limited = {
-        (r["link"], r["workload"]): r["bytes"] / 1024**2 / r["limit_s"]
+        (r["link"], r["storage"], r["workload"]): r["bytes"] / 1024**2 / r["limit_s"]
         for r in rows
         if r["case"] == "ours" and r["limit_s"]
     }
     limits = [limited.get(g, 0) for g in groups]
     axes[0].bar([i + len(cases) / 2 * width for i in range(len(groups))], limits, width=width, label="the link's limit")
-    axes[0].set_xticks(range(len(groups)), [f"{w}\n{link}, {storage}" for link, storage, w in groups], fontsize=6)
+    axes[0].set_xticks(
+        range(len(groups)), [f"{w.split(' (')[0]}\n{link}\n{storage}" for link, storage, w in groups], fontsize=7
+    )
     axes[0].set_ylabel("MiB/s")
     axes[0].set_yscale("log")
     axes[0].legend(fontsize=7)
