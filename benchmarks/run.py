@@ -1,7 +1,7 @@
 """Run the benchmarks and write ``benchmarks/results/latest.json`` and ``docs/benchmarks.md``.
 
 python -m benchmarks.run            # full: trigger scale at N=100, 1,000, 5,000 (~20 min), the others
-python -m benchmarks.run --smoke    # CI size, under 90 s; figures not asserted
+python -m benchmarks.run --smoke    # CI size (about 4 min on 2 shared CPUs); figures not asserted
 python -m benchmarks.run --sections economy,collection   # re-run some sections, keep the others' figures
 python -m benchmarks.run --sections media   # media: 1,000 images, 20 x 50 MiB videos, 3 peers, 2 links (~15 min)
 python -m benchmarks.run --sections pacing  # adaptive vs fixed polling on modelled batches of 10 s to 2 h (~5 s)
