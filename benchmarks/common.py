@@ -25,6 +25,8 @@ SECTIONS = {
     "pacing": "Adaptive polling",
     "storm": "429 storm",
     "budget": "Spend guard",
+    "capacity": "Triggerer capacity",
+    "census": "Heap census",
 }
 
 
@@ -73,6 +75,8 @@ class FullCollections:
 
     recording: bool = False
     pauses: list[float] = field(default_factory=list)
+    young: int = 0
+    """Collections of the younger generations while ``recording``: how fast the process allocates."""
     _started: float = 0.0
 
     def __post_init__(self) -> None:
@@ -80,6 +84,7 @@ class FullCollections:
 
     def _note(self, phase: str, info: dict[str, int]) -> None:
         if info["generation"] != 2:
+            self.young += self.recording and phase == "start"
             return
         if phase == "start":
             self._started = time.perf_counter()
@@ -91,6 +96,7 @@ class FullCollections:
             "full_gcs": len(self.pauses),
             "full_gc_ms_max": max(self.pauses, default=0.0) * 1000,
             "full_gc_ms_total": sum(self.pauses) * 1000,
+            "young_gcs": self.young,
         }
 
 
@@ -101,6 +107,8 @@ class LoopLag:
     period: float = 0.05
     recording: bool = False
     lags: list[float] = field(default_factory=list)
+    at: list[float] = field(default_factory=list)
+    """When each lag was measured (epoch seconds)."""
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -109,6 +117,14 @@ class LoopLag:
             await asyncio.sleep(self.period)
             if self.recording:
                 self.lags.append(max(0.0, loop.time() - expected))
+                self.at.append(time.time())
+
+    def timeline(self) -> list[tuple[float, float]]:
+        """The longest lag of each second (epoch second, milliseconds), for plots."""
+        worst: dict[int, float] = {}
+        for at, lag in zip(self.at, self.lags, strict=True):
+            worst[int(at)] = max(worst.get(int(at), 0.0), lag)
+        return [(float(second), round(lag * 1000, 1)) for second, lag in sorted(worst.items())]
 
     def summary(self) -> dict[str, float]:
         """p50, p99 and max lag in milliseconds."""

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,9 +77,11 @@ def shards(count: int, latency: float, run_seconds: float = 7200.0) -> Iterator[
         yield Shards(emulators, pids)
 
 
-def run_child(module: str, argument: str, env: dict[str, str], timeout: float) -> dict[str, object]:
-    """Run ``python -m module`` with ``argument`` on stdin (too long for argv) and return its ``RESULT`` JSON."""
-    command = [sys.executable, "-m", module]
+def run_child(
+    module: str, argument: str, env: dict[str, str], timeout: float, args: Sequence[str] = ()
+) -> dict[str, object]:
+    """Run ``python -m module *args`` with ``argument`` on stdin (too long for argv) and return its ``RESULT`` JSON."""
+    command = [sys.executable, "-m", module, *args]
     done = subprocess.run(command, input=argument, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("RESULT "):

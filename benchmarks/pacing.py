@@ -42,12 +42,15 @@ class ModelBatch:
 
     duration: float
     spread: float
-    seed: int = 0
+    seed: int | None = 0
+    """The random draw of the items' ends; None: evenly spaced (how the capacity benchmark's batches end)."""
     items: int = ITEMS
 
     def ends(self) -> list[float]:
-        rng = random.Random(self.seed)
         start = self.duration * (1 - self.spread)
+        if self.seed is None:
+            return [SUBMITTED + start + (self.duration - start) * (k + 1) / self.items for k in range(self.items)]
+        rng = random.Random(self.seed)
         ends = sorted(start + rng.random() * (self.duration - start) for _ in range(self.items - 1))
         return [SUBMITTED + t for t in [*ends, self.duration]]
 
@@ -66,15 +69,25 @@ def simulate(batch: ModelBatch, interval: PollInterval | str, latency: float = 0
 
 
 def _simulate(batch: ModelBatch, interval: PollInterval, latency: float) -> dict[str, Any]:
+    looks = looks_at(batch, interval, latency)
+    return {"polls": len(looks), "delay_s": round(SUBMITTED + looks[-1] + latency - batch.ends()[-1], 2)}
+
+
+def looks_at(batch: ModelBatch, interval: PollInterval, latency: float = 0.1, first: float = 0.5) -> list[float]:
+    """When the tracker looks at ``batch``, in seconds after its creation, the first time at ``first``.
+
+    Each answer comes ``latency`` seconds after its look and the next wait is decided then, as a
+    poll loop does; the last look is the one that sees the batch end.
+    """
     ends = batch.ends()
     tracker = BatchTracker(["b"], deadline=SUBMITTED + 10 * batch.duration)
-    now, polls = SUBMITTED + 0.5, 0  # the first poll leaves half a second after the POST
+    now, looks = SUBMITTED + first, []
     while True:
-        polls += 1
+        looks.append(now - SUBMITTED)
         tracker.observe("b", batch.at(now, ends))
         now += latency
         if tracker.outcome(now) is not None:
-            return {"polls": polls, "delay_s": round(now - ends[-1], 2)}
+            return looks
         now += tracker.pause(now, interval)
 
 

@@ -84,18 +84,41 @@ def pacing_plot(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def media_plot(p4: list[dict[str, Any]], path: Path) -> None:
-    """Throughput and peak RSS growth of each copier per workload, side by side."""
-    workloads = list(dict.fromkeys(row["workload"] for row in p4))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
-    for ax, metric, label in ((axes[0], "mib_per_s", "MiB/s"), (axes[1], "rss_growth_mib", "peak RSS growth (MiB)")):
-        for offset, case in ((-0.2, "bare"), (0.2, "ours")):
-            values = [next((r[metric] for r in p4 if r["workload"] == w and r["case"] == case), 0) for w in workloads]
-            ax.bar([i + offset for i in range(len(workloads))], values, width=0.4, label=case)
-        ax.set_xticks(range(len(workloads)), workloads, fontsize=7)
-        ax.set_ylabel(label)
+def media_plot(media: dict[str, Any], path: Path) -> None:
+    """Throughput of each copier per (link, workload) beside the link's limit; ours over the link by concurrency."""
+    rows, cases = media["rows"], list(dict.fromkeys(row["case"] for row in media["rows"]))
+    groups = list(dict.fromkeys((row["link"], row["storage"], row["workload"]) for row in rows))
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [3, 2]})
+    width = 0.8 / (len(cases) + 1)
+    speeds = {(r["link"], r["storage"], r["workload"], r["case"]): r["mib_per_s"] for r in rows}
+    for k, case in enumerate(cases):
+        values = [speeds.get((*g, case), 0) for g in groups]
+        axes[0].bar([i + (k - len(cases) / 2) * width for i in range(len(groups))], values, width=width, label=case)
+    limited = {
+        (r["link"], r["storage"], r["workload"]): r["bytes"] / 1024**2 / r["limit_s"]
+        for r in rows
+        if r["case"] == "ours" and r["limit_s"]
+    }
+    limits = [limited.get(g, 0) for g in groups]
+    axes[0].bar([i + len(cases) / 2 * width for i in range(len(groups))], limits, width=width, label="the link's limit")
+    axes[0].set_xticks(
+        range(len(groups)), [f"{w.split(' (')[0]}\n{link}\n{storage}" for link, storage, w in groups], fontsize=7
+    )
+    axes[0].set_ylabel("MiB/s")
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize=7)
+    swept = [r for r in rows + media["sweep"] if r["case"] == "ours" and r["limit_s"]]
+    for workload in dict.fromkeys(r["workload"] for r in swept):
+        points = sorted((r["concurrency"], r["seconds"], r["limit_s"]) for r in swept if r["workload"] == workload)
+        line = axes[1].plot([p[0] for p in points], [p[1] for p in points], "-o", label=f"ours, {workload}")
+        axes[1].plot([p[0] for p in points], [p[2] for p in points], "--", color=line[0].get_color(), label="its limit")
+    axes[1].set_xscale("log", base=2)
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("downloads at once (over the modelled link)")
+    axes[1].set_ylabel("seconds")
+    axes[1].legend(fontsize=7)
+    for ax in axes:
         ax.grid(True, axis="y", alpha=0.3)
-    axes[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -112,6 +135,28 @@ def storm_plot(rows: list[dict[str, Any]], path: Path) -> None:
         ax.set_ylabel(label)
         ax.grid(True, axis="y", alpha=0.3)
     axes[0].set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def capacity_plot(rows: list[dict[str, Any]], round_: int, path: Path) -> None:
+    """One round of the capacity benchmark over its window: polls answered per second against the intended, and
+    the event loop's worst lag of each second, one line per poller."""
+    fig, (polls, lag) = plt.subplots(1, 2, figsize=(11, 4))
+    for row in (r for r in rows if r["round"] == round_):
+        series, name = row["series"], "ours" if row["peer"].startswith("runflow") else "limit: bare aiohttp"
+        width = 2.0 if name == "ours" else 1.2
+        polls.plot(*zip(*series["polls_per_s"], strict=True), label=f"{name}: answered", linewidth=width)
+        polls.plot(range(len(series["intended_per_s"])), series["intended_per_s"], ":", label=f"{name}: intended")
+        lag.plot(*zip(*series["lag_ms"], strict=True), label=name, linewidth=width)
+    lag.axhline(50, color="k", linestyle=":", label="p99 goal")
+    for ax, label in ((polls, "polls per second"), (lag, "worst event-loop lag of each second (ms)")):
+        ax.set_xlabel("seconds into the window")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    lag.set_yscale("log")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import SECTIONS
-from benchmarks.plots import collection_plot, media_plot, pacing_plot, scale_plot, storm_plot
+from benchmarks.plots import capacity_plot, collection_plot, media_plot, pacing_plot, scale_plot, storm_plot
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = "runflow-trigger (aiohttp transport)"
@@ -153,21 +153,91 @@ def _collection(collection: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _media(media: list[dict[str, Any]]) -> list[str]:
+MEDIA_NAMES = {
+    "ours": "**ours** (MediaCopier)",
+    "same work": "same work: aiohttp + SHA-256 + fsspec",
+    "requests": "`@task`: requests + write_bytes",
+    "requests, threads": "`@task`: requests + write_bytes, threads",
+}
+
+
+def _speed(peer_seconds: float | None, our_seconds: float) -> str:
+    """Our speed over its: its seconds over ours (above 1: we are faster)."""
+    return f"{peer_seconds / our_seconds:.2f}x" if peer_seconds and our_seconds else "—"
+
+
+def _media(media: dict[str, Any]) -> list[str]:
+    """Every copier per (link, workload), ours first, then the link's limit; ratios from the same run."""
+    settings = media["settings"]
     lines = [
-        "| workload | copier | seconds (median round) | every round (s) | MiB/s | ÷ bare | peak RSS growth (MiB) "
-        "| load avg (1 min) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"\nEvery case in a fresh process, {settings['rounds']} rounds in alternating order; seconds are the median "
+        "round's. *Speed, ours ÷ it*: its seconds over ours (above 1: ours is faster). The link's limit is the least "
+        "time any copier needs over it at the same concurrency: files x latency ÷ concurrency or bytes ÷ bandwidth, "
+        "whichever is longer.\n",
+        "| link | written to | workload | copier | at once | seconds | every round (s) | MiB/s | speed, ours ÷ it "
+        "| peak RSS growth (MiB) | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    bare = {row["workload"]: row for row in media if row["case"] == "bare"}
-    for row in media:
-        name = "**ours** (MediaCopier)" if row["case"] == "ours" else "bare aiohttp"
-        ratio = _ratio(row["mib_per_s"], bare.get(row["workload"], {}).get("mib_per_s"))
-        rounds = ", ".join(f"{seconds:.2f}" for seconds in row.get("rounds_seconds", [row["seconds"]]))
+    for (link, storage, workload), rows in _groups(media["rows"]).items():
+        ours = next(row for row in rows if row["case"] == "ours")
+        for row in rows:
+            rounds = ", ".join(f"{seconds:.2f}" for seconds in row["rounds_seconds"])
+            at_once = 1 if row["case"] == "requests" else row["concurrency"]
+            lines.append(
+                f"| {link} | {storage} | {workload} | {MEDIA_NAMES[row['case']]} | {at_once} | {row['seconds']:.2f} "
+                f"| {rounds} "
+                f"| {row['mib_per_s']:.1f} | {_speed(row['seconds'], ours['seconds'])} | {row['rss_growth_mib']:.1f} "
+                f"| {_fmt(row['load_avg_1m'])} |"
+            )
+        if ours["limit_s"]:
+            lines.append(
+                f"| {link} | | {workload} | the link's limit | {ours['concurrency']} | {ours['limit_s']:.2f} | | "
+                f"{ours['bytes'] / 1024**2 / ours['limit_s']:.1f} | {_speed(ours['limit_s'], ours['seconds'])} | | |"
+            )
+    return lines + _media_sweep(media) + _media_goals(media)
+
+
+def _groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["link"], row["storage"], row["workload"]), []).append(row)
+    return groups
+
+
+def _media_sweep(media: dict[str, Any]) -> list[str]:
+    if not media["sweep"]:
+        return []
+    main = [row for row in media["rows"] if row["case"] == "ours" and row["limit_s"]]
+    rows = sorted(main + media["sweep"], key=lambda row: (row["workload"], row["concurrency"]))
+    lines = [
+        f"\n### Downloads at once, over the modelled link ({rows[0]['link']})\n",
+        "| workload | at once | seconds | every round (s) | link's limit (s) | speed, ours ÷ limit "
+        "| peak RSS growth (MiB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        rounds = ", ".join(f"{seconds:.2f}" for seconds in row["rounds_seconds"])
         lines.append(
-            f"| {row['workload']} | {name} | {row['seconds']:.2f} | {rounds} | {row['mib_per_s']:.1f} | {ratio} "
-            f"| {row['rss_growth_mib']:.1f} | {_fmt(row.get('load_avg_1m'))} |"
+            f"| {row['workload']} | {row['concurrency']} | {row['seconds']:.2f} | {rounds} | {row['limit_s']:.2f} "
+            f"| {_speed(row['limit_s'], row['seconds'])} | {row['rss_growth_mib']:.1f} |"
         )
+    return lines
+
+
+def _media_goals(media: dict[str, Any]) -> list[str]:
+    lines = ["\n### Media goals\n", "| goal | workload | measured | target | met |", "|---|---|---|---|---|"]
+    for (link, storage, workload), rows in _groups(media["rows"]).items():
+        by_case = {row["case"]: row for row in rows}
+        ours, same = by_case["ours"], by_case.get("same work")
+        target = 1.0 if "video" in workload else 0.9
+        if same and link == "loopback":
+            ratio = same["seconds"] / ours["seconds"]
+            met = "yes" if ratio >= target else "**no**"
+            lines.append(f"| same work, {link}, {storage} | {workload} | {ratio:.2f}x | ≥ {target:.1f}x | {met} |")
+        if ours["limit_s"]:
+            ratio = ours["limit_s"] / ours["seconds"]
+            met = "yes" if ratio >= 0.9 else "**no**"
+            lines.append(f"| the link's limit, {link} | {workload} | {ratio:.2f}x | ≥ 0.9x | {met} |")
     return lines
 
 
@@ -201,34 +271,102 @@ def _pacing(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-CORE_BUDGET = 0.5
-"""Share of one core the capacity table lets Runflow triggers use: the triggerer's loop also runs Airflow's own work."""
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def _capacity(scale: list[dict[str, Any]], pacing: list[dict[str, Any]]) -> list[str]:
-    """Triggers one triggerer holds, from our measured CPU per poll at the largest N that met the goals."""
-    ours = [r for r in scale if r["peer"] == OURS and r.get("cpu_ms_per_poll")]
-    good = [r for r in ours if r["polls_pct"] >= 95] or ours  # the largest N the loop still kept up with
-    if not good:
-        return []
-    row = max(good, key=lambda r: r["n"])
-    cost, kib = row["cpu_ms_per_poll"] / 1000, row["rss_kib_per_trigger"]
-    measured = f"{row['polls_pct']}% of intended polls, lag p99 {row['lag_p99_ms']:.0f} ms"
-    rates = {"fixed 5 s": 1 / 5.1, "fixed 30 s": 1 / 30.1}
-    for r in pacing:
-        if r["interval"] == "adaptive" and r["model"] == pacing[0]["model"] and r["duration_s"] >= 120:
-            rates[f"adaptive, {r['duration_s'] / 60:g}-minute batches"] = r["polls_median"] / r["duration_s"]
+def median_round(capacity: dict[str, Any]) -> int:
+    """The round whose figures the plots show: the one where our share of intended polls is the median."""
+    ours = sorted((row["polls_pct"], row["round"]) for row in capacity["rows"] if row["peer"] == OURS)
+    return ours[(len(ours) - 1) // 2][1] if ours else 1
+
+
+def _capacity_row(row: dict[str, Any], limit: dict[str, Any]) -> str:
+    cpu = row["cpu_ms_per_poll"]
+    name = "**ours**" if row["peer"] == OURS else "limit: bare aiohttp"
+    return (
+        f"| {row['round']} | {name} | {row['held_mean']:,} | {row['polls_pct']:.1f}% ({row['polls']:,} / "
+        f"{row['intended']:,}) | {row['lag_p50_ms']:.1f} / {row['lag_p99_ms']:.1f} / {row['lag_max_ms']:.0f} "
+        f"| {_full_gcs(row)} | {row['cpu_pct']:.0f}% | {_fmt(cpu, 3)} | {_ratio(cpu, limit.get('cpu_ms_per_poll'))} "
+        f"| {row['rss_kib_per_trigger']:.1f} | {row['finished']:,} | {row['delay_p50_s']:.2f} / "
+        f"{row['delay_p99_s']:.2f} ({row['ideal_delay_s']:.2f}) | {row['errors']} | {row['emulator_cpu_pct']:.0f}% "
+        f"| {_fmt(row.get('load_avg_1m'))} |"
+    )
+
+
+def _capacity(capacity: dict[str, Any]) -> list[str]:
+    """What one triggerer's loop holds, measured: every round's rows, then the goals on the medians of the rounds."""
+    settings, rows = capacity["settings"], capacity["rows"]
+    looks = ", ".join(f"{look:g}" for look in capacity["looks"])
     lines = [
-        f"\n### Capacity\n\nFrom our trigger's CPU per poll measured at N = {row['n']:,} ({row['cpu_ms_per_poll']} ms, "
-        f"{kib} KiB RSS per trigger, {measured}, load avg {row.get('load_avg_1m', '—')}), allowing Runflow triggers "
-        f"{CORE_BUDGET:.0%} of one core; adaptive rates are the median polls per batch of the "
-        "adaptive-polling section divided by the batch's duration.\n",
-        "| polling | polls/s per task | deferred tasks one triggerer holds | their RSS (MiB) |",
-        "|---|---|---|---|",
+        f"\n{settings['n']:,} deferred tasks held by one event loop (Python {rows[0]['python']}), each waiting on a "
+        f"batch of {settings['items']} items that end evenly over {settings['batch_seconds']:g} s, with "
+        "adaptive polling; a task whose batch ended is replaced by one waiting on a new batch, its poller starting "
+        f"0.5 s after the batch's creation; {settings['emulators']} emulators answer after "
+        f"{settings['latency'] * 1000:.0f} ms. *Intended*: the looks an ideal loop takes at every batch given out "
+        f"({len(capacity['looks'])} a batch, at {looks} s), within the {settings['window']:g} s window. "
+        "*Late*: from a batch's end to its wait's end (ideal in brackets). Rounds alternate which poller goes first; "
+        "ratios are within a round.\n",
+        "| round | poller | waits held | polls / intended | lag p50 / p99 / max (ms) | full GCs (longest ms) "
+        "| CPU (one core) | CPU ms/poll | x limit | RSS KiB/trigger | batches seen finished | late p50 / p99 s "
+        "| errors | emulator CPU | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, rate in rates.items():
-        held = int(CORE_BUDGET / (cost * rate))
-        lines.append(f"| {name} | {rate:.4f} | {held:,} | {held * kib / 1024:,.0f} |")
+    for row in rows:
+        limit: dict[str, Any] = next((r for r in rows if r["round"] == row["round"] and r["peer"] == LIMIT), {})
+        lines.append(_capacity_row(row, limit))
+    return lines + _capacity_goals(rows)
+
+
+def _capacity_goals(rows: list[dict[str, Any]]) -> list[str]:
+    ours, limit = ([r for r in rows if r["peer"] == peer] for peer in (OURS, LIMIT))
+    if not ours or not limit:
+        return []
+    ratios = [
+        o["cpu_ms_per_poll"] / lim["cpu_ms_per_poll"]
+        for o in ours
+        for lim in limit
+        if o["round"] == lim["round"] and o["cpu_ms_per_poll"] and lim["cpu_ms_per_poll"]
+    ]
+    goals: tuple[tuple[str, str, str, str, Callable[[float], bool]], ...] = (
+        ("polls achieved", "polls_pct", "{:.1f}%", "≥ 99%", lambda v: v >= 99),
+        ("p99 loop lag", "lag_p99_ms", "{:.1f} ms", "< 50 ms", lambda v: v < 50),
+        ("RSS per trigger", "rss_kib_per_trigger", "{:.1f} KiB", "≤ 15 KiB", lambda v: v <= 15),
+    )
+    lines = [
+        f"\n### Goals at N = {ours[0]['n']:,}, medians of {len(ours)} rounds\n",
+        "| goal | ours | limit: bare aiohttp | target | ours met | limit met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, key, shape, target, met in goals:
+        a, b = _median([r[key] for r in ours]), _median([r[key] for r in limit])
+        lines.append(
+            f"| {name} | {shape.format(a)} | {shape.format(b)} | {target} | {'yes' if met(a) else '**no**'} "
+            f"| {'yes' if met(b) else '**no**'} |"
+        )
+    cpu = _median([r["cpu_pct"] for r in ours]), _median([r["cpu_pct"] for r in limit])
+    lines.append(f"| CPU per poll vs limit | {_median(ratios):.2f}x | 1.00x | (reported) | | |")
+    lines.append(f"| CPU, share of one core | {cpu[0]:.0f}% | {cpu[1]:.0f}% | (reported) | | |")
+    return lines
+
+
+def _census(rows: list[dict[str, Any]]) -> list[str]:
+    """Tracked objects per waiting poller, by kind, one column per poller."""
+    kinds = list(dict.fromkeys(kind for row in rows for kind in row["by_kind"]))
+    lines = [
+        f"\nObjects the garbage collector tracks per waiting poller, N = {rows[0]['n']:,}, Python "
+        f"{rows[0]['python']}: the fewest of each kind in five censuses a second apart, after `gc.collect()`, less "
+        "the census before the pollers started. A container is named with what holds it. Kinds under 0.2 a "
+        "poller are left out of the rows, not of the total.\n",
+        "| kind | " + " | ".join(row["peer"] for row in rows) + " |",
+        "|---|" + "---|" * len(rows),
+        "| **all** | " + " | ".join(f"**{row['per_trigger']:.1f}**" for row in rows) + " |",
+    ]
+    for kind in kinds:
+        cells = " | ".join(_fmt(row["by_kind"].get(kind)) for row in rows)
+        lines.append(f"| `{kind}` | {cells} |")
     return lines
 
 
@@ -294,9 +432,14 @@ def write_report(
         scale_plot(scale, "lag_p99_ms", "event-loop lag p99 (ms)", images / "bench-lag.png", log=True)
         scale_plot(scale, "rss_kib_per_trigger", "RSS KiB per trigger", images / "bench-rss.png", log=True)
         body += [f"\n## {SECTIONS['scale']}\n", *_scale_tables(scale), *_goals(scale), *_hot_path_goals(scale, more)]
-        body += _capacity(scale, results.get("pacing") or [])
         body += ["\n![CPU per poll](images/bench-cpu-per-poll.png)\n![polls](images/bench-polls.png)\n"]
         body += ["![lag](images/bench-lag.png)\n![rss](images/bench-rss.png)\n"]
+    if capacity := results.get("capacity"):
+        capacity_plot(capacity["rows"], median_round(capacity), images / "bench-capacity.png")
+        body += [f"\n## {SECTIONS['capacity']}\n", *_capacity(capacity)]
+        body += [f"\n![capacity, round {median_round(capacity)}](images/bench-capacity.png)\n"]
+    if census := results.get("census"):
+        body += [f"\n## {SECTIONS['census']}\n", *_census(census)]
     if economy := results.get("economy"):
         body += [f"\n## {SECTIONS['economy']}\n", *_economy(economy)]
     if collection := results.get("collection"):

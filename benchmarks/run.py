@@ -1,12 +1,14 @@
 """Run the benchmarks and write ``benchmarks/results/latest.json`` and ``docs/benchmarks.md``.
 
 python -m benchmarks.run            # full: trigger scale at N=100, 1,000, 5,000 (~20 min), the others
-python -m benchmarks.run --smoke    # CI size, under 90 s; figures not asserted
+python -m benchmarks.run --smoke    # CI size (about 4 min on 2 shared CPUs); figures not asserted
 python -m benchmarks.run --sections economy,collection   # re-run some sections, keep the others' figures
-python -m benchmarks.run --sections media   # media persistence: 1,000 images, 20 x 50 MiB videos vs bare aiohttp
+python -m benchmarks.run --sections media   # media: 1,000 images, 20 x 50 MiB videos, 3 peers, 2 links (~15 min)
 python -m benchmarks.run --sections pacing  # adaptive vs fixed polling on modelled batches of 10 s to 2 h (~5 s)
 python -m benchmarks.run --sections storm   # 1,000 triggers vs a 50 requests/s limit: 3 designs, 2 peers (~7 min)
 python -m benchmarks.run --sections budget  # 1,000 inputs with and without max_cost, time to first batch and total
+python -m benchmarks.run --sections capacity  # 10,000 deferred tasks, 2-minute batches, vs the limit (~30 min)
+python -m benchmarks.run --sections census  # tracked objects per waiting trigger, by kind, vs the bare loop (~1 min)
 """
 
 from __future__ import annotations
@@ -93,9 +95,9 @@ def _run_section(name: str, smoke: bool, sizes: str, previous: Any, peers: str =
 
         return run_collection(batches=(2, 5) if smoke else (10, 100))
     if name == "media":
-        from benchmarks.media import run_media
+        from benchmarks.media import SMOKE, MediaSettings, run_media
 
-        return run_media(images=50, videos=2, video_mib=5, rounds=1) if smoke else run_media()
+        return run_media(SMOKE if smoke else MediaSettings())
     if name == "outputs_page":
         from benchmarks.outputs_page import run_outputs_page
 
@@ -112,6 +114,14 @@ def _run_section(name: str, smoke: bool, sizes: str, previous: Any, peers: str =
         from benchmarks.budget import run_budget
 
         return run_budget(inputs=200, rounds=1, run_seconds=0.5) if smoke else run_budget()
+    if name == "capacity":
+        from benchmarks.capacity import SMOKE, CapacitySettings, run_capacity
+
+        return run_capacity(SMOKE if smoke else CapacitySettings(), log=lambda r: print(json.dumps(r), flush=True))
+    if name == "census":
+        from benchmarks.census import PEERS_COUNTED, run_census
+
+        return run_census(n=50, peers=PEERS_COUNTED[:1], interval=0.5) if smoke else run_census(n=1000)
     raise SystemExit(f"unknown section {name!r}")
 
 

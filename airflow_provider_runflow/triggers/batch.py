@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +15,7 @@ from airflow_provider_runflow.batching.tracker import BatchEvent, BatchTracker
 from airflow_provider_runflow.client import AsyncRunflowClient
 from airflow_provider_runflow.client.cancellation import cancel_batches, may_cancel
 from airflow_provider_runflow.hooks.runflow import RunflowHook
-from airflow_provider_runflow.triggers.client_pool import SharedClient
+from airflow_provider_runflow.triggers.client_pool import SharedClient, borrow, give_back
 from airflow_provider_runflow.triggers.kill_check import killed_by_user, run_to_the_end
 
 
@@ -37,6 +38,7 @@ class RunflowBatchTrigger(BaseTrigger):
     :param expected_items: how many items each batch was created with, handed back in the event.
     :param carry: a JSON value the task needs when it resumes, handed back in the event unchanged (the
         operator's rounds so far; the sensor's start): ``dag.test()`` resumes a task with the event alone.
+        Held as its JSON text while the trigger waits (see :attr:`carry`).
     :param resume_after: epoch seconds before which a triggerer does not send the event (see :meth:`run`).
     """
 
@@ -67,7 +69,10 @@ class RunflowBatchTrigger(BaseTrigger):
         self.poll_concurrency = poll_concurrency
         self.cancel_on_kill = cancel_on_kill
         self.expected_items = expected_items
-        self.carry = carry
+        try:
+            self._carry = json.dumps(carry)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"carry must be a JSON value: {err}") from None
         self.resume_after = resume_after
         self._tracker()  # refuses an expected_items that does not match batch_ids, now
         # One logger for the class: Airflow's per-instance one costs ~9 objects per deferred task, and a
@@ -91,14 +96,16 @@ class RunflowBatchTrigger(BaseTrigger):
             },
         )
 
+    @property
+    def carry(self) -> Any:
+        """The ``carry`` argument, decoded afresh: the trigger only hands it back, and as text it is no
+        object for the garbage collector to walk (the operator's rounds are a few lists and dicts per
+        deferred task, thousands of them in a triggerer)."""
+        return json.loads(self._carry)
+
     def _tracker(self) -> BatchTracker:
-        return BatchTracker(
-            self.batch_ids,
-            self.deadline,
-            self.max_poll_failures,
-            expected_items=self.expected_items,
-            carry=self.carry,
-        )
+        """The wait's tracker; the event gets ``carry`` only at the end (see :attr:`carry`)."""
+        return BatchTracker(self.batch_ids, self.deadline, self.max_poll_failures, expected_items=self.expected_items)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the wait is over; in a triggerer, send the event no sooner than ``resume_after``.
@@ -110,18 +117,22 @@ class RunflowBatchTrigger(BaseTrigger):
         event = await self._wait()
         if self.resume_after is not None and getattr(self, "task_instance", None) is not None:
             await asyncio.sleep(max(0.0, self.resume_after - time.time()))
-        yield TriggerEvent(dict(event))
+        yield TriggerEvent({**event, "carry": self.carry})
 
     async def _wait(self) -> BatchEvent:
         tracker = self._tracker()
         try:
-            borrowed = SharedClient(await RunflowHook(self.runflow_conn_id).aclient_config())
+            config = await RunflowHook(self.runflow_conn_id).aclient_config()
         except Exception as err:  # a missing or broken connection must end in an event, not a crash
             return tracker.error(f"Connection {self.runflow_conn_id!r}: {err}")
-        async with borrowed as client:
+        client = await borrow(config)  # not ``async with``: see borrow()
+        del config  # the shared client's copy serves every trigger of the connection: this one keeps none
+        try:
             # Polling a remote API: there is no local event to wait on instead.
             while (event := await self._poll(client, tracker)) is None:  # noqa: ASYNC110
                 await asyncio.sleep(tracker.pause(time.time(), self.poll_interval))
+        finally:
+            await give_back(client)
         return event
 
     async def _poll(self, client: AsyncRunflowClient, tracker: BatchTracker) -> BatchEvent | None:

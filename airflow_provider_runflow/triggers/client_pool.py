@@ -33,39 +33,51 @@ class _Lease:
 _LEASES: dict[LeaseKey, _Lease] = {}
 
 
-class SharedClient:
-    """``async with SharedClient(config) as client``: the client for ``config`` on the running loop, made on first use.
+async def borrow(config: ClientConfig) -> AsyncRunflowClient:
+    """The client for ``config`` on the running loop, made on first use; hand it back with :func:`give_back`, once.
 
-    A class with slots rather than an ``asynccontextmanager``: a triggerer holds one per deferred
-    task for the task's whole wait, and a generator-based one costs five objects where this costs
-    one, a heap the garbage collector walks on every full collection. Once entered it keeps the
-    lease, not ``config``: the lease's copy serves every trigger on that connection.
+    A trigger borrows for its whole wait, so it holds nothing but the shared client: a context
+    manager (and the bound ``__aexit__`` an ``async with`` keeps) would be two objects more per
+    deferred task, a heap the garbage collector walks on every full collection (docs/benchmarks.md).
     """
+    key = (asyncio.get_running_loop(), config)
+    if key not in _LEASES:
+        await asyncio.to_thread(ssl_context, config.verify)  # reads the CA bundle: not on the loop
+    lease = _LEASES.get(key)
+    if lease is None:  # looked up again: another trigger may have made it while this one waited
+        lease = _LEASES[key] = _Lease(key, AsyncRunflowClient(config, transport=async_transport(config)))
+    lease.users += 1
+    return lease.client
 
-    __slots__ = ("_config", "_lease")
-    _lease: _Lease
+
+async def give_back(client: AsyncRunflowClient) -> None:
+    """End a :func:`borrow`: the last borrower of a client closes it."""
+    lease = _LEASES.get((asyncio.get_running_loop(), client.config))
+    if lease is None or lease.client is not client:
+        raise RuntimeError("this client was not borrowed on this loop, or was given back already")
+    lease.users -= 1
+    if lease.users == 0:
+        del _LEASES[lease.key]
+        await client.aclose()
+
+
+class SharedClient:
+    """``async with SharedClient(config) as client``: :func:`borrow` for the block, for short uses (a cancel)."""
+
+    __slots__ = ("_client", "_config")
 
     def __init__(self, config: ClientConfig) -> None:
         self._config: ClientConfig | None = config
+        self._client: AsyncRunflowClient | None = None
 
     async def __aenter__(self) -> AsyncRunflowClient:
         if self._config is None:
             raise RuntimeError("a SharedClient is entered once")
-        key = (asyncio.get_running_loop(), self._config)
-        if key not in _LEASES:
-            await asyncio.to_thread(ssl_context, key[1].verify)  # reads the CA bundle: not on the loop
-        lease = _LEASES.get(key)
-        if lease is None:  # looked up again: another trigger may have made it while this one waited
-            lease = _LEASES[key] = _Lease(key, AsyncRunflowClient(key[1], transport=async_transport(key[1])))
-        lease.users += 1
-        self._lease, self._config = lease, None
-        return lease.client
+        self._client, self._config = await borrow(self._config), None
+        return self._client
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        lease = self._lease
-        lease.users -= 1
-        if lease.users == 0 and _LEASES.get(lease.key) is lease:
-            del _LEASES[lease.key]
-            await lease.client.aclose()
+        if self._client is not None:
+            await give_back(self._client)

@@ -13,7 +13,7 @@ import pytest
 
 from airflow_provider_runflow.client import ClientConfig, calls
 from airflow_provider_runflow.client.config import ssl_context
-from airflow_provider_runflow.triggers.client_pool import SharedClient
+from airflow_provider_runflow.triggers.client_pool import SharedClient, borrow, give_back
 
 BUNDLE = Path(certifi.where()).read_bytes()
 
@@ -72,3 +72,15 @@ async def test_borrowers_of_one_connection_share_a_client_closed_by_the_last() -
         assert later is not one
     with pytest.raises(RuntimeError, match="entered once"):
         await first.__aenter__()
+
+
+async def test_a_client_is_given_back_once_per_borrow_and_closed_by_the_last() -> None:
+    config = ClientConfig(api_key="rf_live_a", verify=certifi.where())
+    client = await borrow(config)
+    assert await borrow(config) is client
+    await give_back(client)
+    await give_back(client)
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.send(calls.get_batch("b1"))
+    with pytest.raises(RuntimeError, match="given back already"):
+        await give_back(client)

@@ -61,8 +61,9 @@ def test_serialized_trigger_holds_no_secret_and_no_inputs(monkeypatch: pytest.Mo
         {"poll_concurrency": 0},
         {"max_poll_failures": 0},
         {"expected_items": [100]},
+        {"carry": {"submitted_at": object()}},
     ],
 )
 def test_invalid_arguments_are_refused_at_construction(bad: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match=r"batch_ids|poll_interval|poll_concurrency|expected_items"):
+    with pytest.raises(ValueError, match=r"batch_ids|poll_interval|poll_concurrency|expected_items|carry"):
         RunflowBatchTrigger(**{**KWARGS, **bad})  # type: ignore[arg-type]
