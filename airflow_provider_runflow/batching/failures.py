@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,14 +24,18 @@ def failed_item(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def error_label(item: dict[str, Any]) -> str:
-    """``CODE: message`` of an item's error, or its status when Runflow gave no error."""
-    error = item.get("error")
+def error_text(error: Any) -> str | None:
+    """``CODE: message`` of a Runflow error object; another value as it is (JSON for structures)."""
+    if error is None or isinstance(error, str):
+        return error
     if isinstance(error, dict) and (error.get("code") or error.get("message")):
         return ": ".join(str(part) for part in (error.get("code"), error.get("message")) if part)
-    if error:
-        return str(error)
-    return f"{item.get('status') or 'unknown status'} (no error given)"
+    return json.dumps(error, sort_keys=True, default=str)
+
+
+def error_label(item: dict[str, Any]) -> str:
+    """:func:`error_text` of an item's error, or its status when Runflow gave no error."""
+    return error_text(item.get("error")) or f"{item.get('status') or 'unknown status'} (no error given)"
 
 
 def _name(item: dict[str, Any]) -> str:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime
 import posixpath
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_runflow.media.layout import MediaScope
+from airflow_provider_runflow.media.select import media_urls
 from airflow_provider_runflow.plugins.storage import StoragePolicy
 
 Kind = Literal["image", "video", "link"]
@@ -99,7 +100,7 @@ def stored_previews(media: Any, media_url: MediaUrl, shown: Shown) -> list[Previ
 def url_previews(output: Any, now: datetime.datetime) -> list[Preview]:
     """The http(s) URLs found in an output: https images and videos inline until they expire, others as links."""
     found = []
-    for url in _urls(output):
+    for url in media_urls(output)[:MAX_URLS]:
         expires = url_expiry(url)
         if expires is not None and expires <= now:
             found.append(Preview("link", None, note=f"Runflow URL expired at {expires:%Y-%m-%d %H:%M} UTC"))
@@ -107,19 +108,6 @@ def url_previews(output: Any, now: datetime.datetime) -> list[Preview]:
         kind = media_kind(url) if url.startswith("https://") else "link"
         found.append(Preview(kind, url))
     return found
-
-
-def _urls(value: Any) -> Iterator[str]:
-    stack, seen = [value], 0
-    while stack and seen < MAX_URLS:
-        current = stack.pop(0)
-        if isinstance(current, str) and current.startswith(("http://", "https://")):
-            seen += 1
-            yield current
-        elif isinstance(current, dict):
-            stack.extend(current.values())
-        elif isinstance(current, list):
-            stack.extend(current)
 
 
 def url_expiry(url: str) -> datetime.datetime | None:

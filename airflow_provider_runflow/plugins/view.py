@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +15,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel
 
+from airflow_provider_runflow.batching.failures import error_text
 from airflow_provider_runflow.batching.results import SKIPPED
 from airflow_provider_runflow.plugins.entries import (
     BUCKETS,
@@ -204,7 +204,7 @@ def _item(entry: dict[str, Any], key: TaskKey, shown: Shown) -> ItemView:
         client_ref=_text(entry.get("client_ref")),
         status=_text(entry.get("status")),
         bucket=bucket(entry.get("status")),
-        error=_error_text(entry.get("error")),
+        error=error_text(entry.get("error")),
         cost=_text(entry.get("cost")),
         attempts=attempts if isinstance(attempts, int) else None,
         batch_id=_text(entry.get("batch_id")),
@@ -218,15 +218,6 @@ def _item(entry: dict[str, Any], key: TaskKey, shown: Shown) -> ItemView:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def _error_text(error: Any) -> str | None:
-    """``CODE: message`` for Runflow's error objects; other values as they are (JSON for structures)."""
-    if error is None or isinstance(error, str):
-        return error
-    if isinstance(error, dict) and ("code" in error or "message" in error):
-        return ": ".join(str(error[part]) for part in ("code", "message") if error.get(part) is not None)
-    return json.dumps(error, sort_keys=True, default=str)
 
 
 def _rounds(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
