@@ -125,6 +125,8 @@ class AirflowStack:
     broker_url: str = ""
     s3_url: str = ""
     tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+    passwords: dict[str, str] = field(default_factory=lambda: {user: secrets.token_urlsafe(16) for user in USERS})
+    """With ``logins``: each of ``USERS``' password, written to the passwords file the api-servers read."""
     startup_seconds: float = 0.0
 
     def __post_init__(self) -> None:
@@ -173,9 +175,6 @@ class AirflowStack:
                 self._start_redis()
             if self.s3:
                 self._start_s3()
-            if self.logins:
-                passwords = {user: secrets.token_urlsafe(16) for user in USERS}
-                (self.root / "passwords.json").write_text(json.dumps(passwords))
             self._start_emulator()
             self.cli("db", "migrate", timeout=180)
             for name in self.instances():
@@ -381,9 +380,8 @@ class AirflowStack:
     def _auth_env(self) -> dict[str, str]:
         if not self.logins:
             return {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
-        path = self.root / "passwords.json"
-        passwords = json.loads(path.read_text())
-        return simple_auth_env({user: (role, passwords[user]) for user, role in USERS.items()}, path)
+        users = {user: (role, self.passwords[user]) for user, role in USERS.items()}
+        return simple_auth_env(users, self.root / "passwords.json")
 
     def _s3_env(self) -> dict[str, str]:
         """The AWS SDK's standard variables, which ``s3://`` ObjectStoragePaths without a connection use."""
@@ -499,8 +497,7 @@ class AirflowStack:
     def login(self, user: str, api_server: str = "api-server") -> str:
         """A JWT for ``user`` from ``api_server``'s login endpoint (``POST /auth/token``), as its login form gets."""
         if (user, api_server) not in self.tokens:
-            password = json.loads((self.root / "passwords.json").read_text())[user]
-            self.tokens[user, api_server] = login(self.api_url_of(api_server), user, password)
+            self.tokens[user, api_server] = login(self.api_url_of(api_server), user, self.passwords[user])
         return self.tokens[user, api_server]
 
     def get(self, path: str, **params: Any) -> Any:
