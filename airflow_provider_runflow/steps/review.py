@@ -22,6 +22,7 @@ from airflow_provider_runflow.batching.budget import parse_max_cost
 from airflow_provider_runflow.batching.review import APPROVE, OPTIONS, REJECT, Decision, decision
 from airflow_provider_runflow.client.errors import InputProblem, RunflowInputError
 from airflow_provider_runflow.settings import worker_wait_seconds
+from airflow_provider_runflow.steps.task_state import keep, kept
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -92,12 +93,7 @@ def ask(context: Context, review: RunflowReview, review_round: int, summary: dic
 
 def recorded_answer(store: Any, review_round: int) -> Decision | None:
     """The answer to ``review_round`` recorded by the outputs tab (``plugins.review``), if any."""
-    if store is None:
-        return None
-    try:
-        value = store.get(ANSWER_KEY)
-    except Exception:  # no answer recorded (the store raises for a missing key)
-        return None
+    value = kept(store, ANSWER_KEY)
     if isinstance(value, dict) and value.get("round") == review_round:
         return Decision.from_json(value)
     return None
@@ -145,24 +141,14 @@ def decision_of_event(event: dict[str, Any], review_round: int, inputs: int) -> 
 
 
 def recorded_decisions(store: Any) -> list[Decision]:
-    """The decisions an earlier try of the task read, from the task state store (Airflow 3.3+)."""
-    if store is None:
-        return []
-    try:
-        value = store.get(STATE_KEY)
-    except Exception:  # no record (the store raises for a missing key) or no store: nothing was decided
-        return []
+    """The decisions an earlier try of the task read."""
+    value = kept(store, STATE_KEY)
     return [Decision.from_json(item) for item in value] if isinstance(value, list) else []
 
 
 def record_decisions(store: Any, decisions: list[Decision], log: Any) -> None:
     """Keep the decisions across task tries, so a retry replays them instead of asking again."""
-    if store is None:
-        return
-    try:
-        store.set(STATE_KEY, [d.to_json() for d in decisions])
-    except Exception as err:  # the store is optional; without it a retry asks again
-        log.warning("Could not record the review decisions in the task state store: %s", err)
+    keep(store, STATE_KEY, [d.to_json() for d in decisions], "review decisions", log)
 
 
 BUDGET_OPTIONS = ["Raise max_cost", "Stop here"]
@@ -208,20 +194,10 @@ def budget_answer(event: dict[str, Any], current: Decimal) -> Decimal | None:
 
 def raised_budget(store: Any) -> str | None:
     """A budget a person raised for an earlier try of the task, from the task state store."""
-    if store is None:
-        return None
-    try:
-        value = store.get(BUDGET_KEY)
-    except Exception:  # nothing recorded (the store raises for a missing key)
-        return None
-    return str(value) if isinstance(value, str) else None
+    value = kept(store, BUDGET_KEY)
+    return value if isinstance(value, str) else None
 
 
 def record_raised_budget(store: Any, raised: Decimal, log: Any) -> None:
     """Keep a raised budget across task tries."""
-    if store is None:
-        return
-    try:
-        store.set(BUDGET_KEY, str(raised))
-    except Exception as err:  # the store is optional; without it a retry asks again
-        log.warning("Could not record the raised budget in the task state store: %s", err)
+    keep(store, BUDGET_KEY, str(raised), "raised budget", log)

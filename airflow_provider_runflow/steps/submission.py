@@ -7,6 +7,7 @@ from typing import Any
 from airflow_provider_runflow.batching.plan import Chunk, fingerprint
 from airflow_provider_runflow.client import RunflowClient, RunflowError, RunflowValidationError
 from airflow_provider_runflow.client.errors import InputProblem
+from airflow_provider_runflow.steps.task_state import keep, kept
 
 STATE_KEY = "runflow_batches"
 
@@ -67,12 +68,7 @@ def _rejected_inputs(err: RunflowError, chunk: Chunk) -> str:
 
 def recorded_batches(store: Any, plan_id: str, round_number: int = 0) -> list[str] | None:
     """The batch ids an earlier try recorded for the same plan, if the task state store (Airflow 3.3+) has them."""
-    if store is None:
-        return None
-    try:
-        value = store.get(state_key(round_number))
-    except Exception:  # the store is optional: idempotency keys still prevent double billing
-        return None
+    value = kept(store, state_key(round_number))
     if isinstance(value, dict) and value.get("plan") == plan_id and isinstance(value.get("batch_ids"), list):
         return [str(batch_id) for batch_id in value["batch_ids"]]
     return None
@@ -80,9 +76,4 @@ def recorded_batches(store: Any, plan_id: str, round_number: int = 0) -> list[st
 
 def record_batches(store: Any, plan_id: str, batch_ids: list[str], log: Any, round_number: int = 0) -> None:
     """Remember a plan's batch ids across task tries, where the task state store exists."""
-    if store is None:
-        return
-    try:
-        store.set(state_key(round_number), {"plan": plan_id, "batch_ids": batch_ids})
-    except Exception as err:  # the store is optional: idempotency keys still prevent double billing
-        log.warning("Could not record batch ids in the task state store: %s", err)
+    keep(store, state_key(round_number), {"plan": plan_id, "batch_ids": batch_ids}, "batch ids", log)
